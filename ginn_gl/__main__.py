@@ -1,0 +1,3 @@
+from ginn_gl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,304 @@
+"""The training step without autograd: a hand-written forward/backward and a fused Adam update
+over one flat parameter buffer, for one or several seeds at once.
+
+Why: a step of this tiny MLP is all per-op overhead, so the step is a fixed list of about twenty
+out= kernels on preallocated buffers (no allocation, no autograd graph, no .item()), with the
+minibatch loss read once per block. Seeds are a batch dimension (bmm), so four networks cost
+little more than one. On CUDA the same step list is captured once into a CUDA graph and replayed.
+
+Internal layout: per layer a contiguous block [seeds, out, in + 1] (the bias is the last column,
+so a layer's weight gradient and bias gradient come from one matmul against inputs carrying a
+column of ones). `perm` maps it to and from the run file's layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from threading import Event
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ginn_gl.model import init_parameters
+from ginn_gl.network import LEAKY_SLOPE, grid_points, layer_slices, parameter_count
+
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+DOMAIN_CHUNK = 1 << 15  # pixels per full-domain evaluation pass, to bound its memory
+
+
+class Workspace:
+    """Activation and gradient buffers for `rows` samples per seed."""
+
+    def __init__(self, sizes: list[int], seeds: int, rows: int, device: torch.device):
+        hidden = sizes[1:-1]
+        opts = dict(device=device, dtype=torch.float32)
+        self.rows = rows
+        self.pre = [torch.empty(seeds, rows, n, **opts) for n in hidden]
+        self.out = [torch.ones(seeds, rows, n + 1, **opts) for n in hidden]  # last column stays 1
+        self.act = [h[:, :, :-1] for h in self.out]
+        self.dpre = [torch.empty(seeds, rows, n, **opts) for n in hidden]
+        self.dpre_t = [d.transpose(1, 2) for d in self.dpre]
+        self.dlogit = torch.empty(seeds, rows, 1, **opts)
+        self.dlogit_t = self.dlogit.transpose(1, 2)
+
+
+@dataclass
+class EngineSpec:
+    sizes: list[int]
+    activation: str
+    seeds: list[int]
+    batch_size: int  # 0 = full batch
+    block: int = 256  # steps per block: losses are read and stop/pause honoured in between
+
+
+class StepEngine:
+    def __init__(self, spec: EngineSpec, target: np.ndarray, device: torch.device | str = "cpu",
+                 use_graphs: bool | None = None):
+        self.spec = spec
+        self.device = torch.device(device)
+        self.sizes = list(spec.sizes)
+        self.relu = spec.activation == "relu"
+        seeds = self.seeds = len(spec.seeds)
+        height, width = target.shape
+        self.n_pixels = n = height * width
+        self.full_batch = spec.batch_size == 0
+        rows = n if self.full_batch else spec.batch_size
+        self.rows = rows
+        self.block = spec.block
+        dev = self.device
+        opts = dict(device=dev, dtype=torch.float32)
+
+        # One row per pixel: x, y, 1 (the bias input), target t, and -t/rows, which turns the
+        # logit gradient (sigmoid(z) - t) / rows into one fused add.
+        table = np.empty((n, 5), dtype=np.float32)
+        table[:, :2] = grid_points(height, width)
+        table[:, 2] = 1.0
+        table[:, 3] = target.reshape(-1)
+        table[:, 4] = -table[:, 3] / rows
+        self.table = torch.from_numpy(table).to(dev)
+
+        # Flat parameter, gradient and Adam state buffers, and per-layer views into them.
+        self.n_params = parameter_count(self.sizes)
+        total = seeds * self.n_params
+        self.params = torch.zeros(total, **opts)
+        self.grads = torch.zeros(total, **opts)
+        self.exp_avg = torch.zeros(total, **opts)
+        self.exp_avg_sq = torch.zeros(total, **opts)
+        self.weights, self.weights_t, self.weights_core, self.weight_grads = [], [], [], []
+        perm = np.empty((seeds, self.n_params), dtype=np.int64)
+        offset = 0
+        for layer in layer_slices(self.sizes):
+            n_out, n_in = layer.n_out, layer.n_in
+            size = seeds * n_out * (n_in + 1)
+            w = self.params[offset:offset + size].view(seeds, n_out, n_in + 1)
+            self.weights.append(w)
+            self.weights_t.append(w.transpose(1, 2))
+            self.weights_core.append(w[:, :, :-1])
+            self.weight_grads.append(self.grads[offset:offset + size].view(seeds, n_out, n_in + 1))
+            internal = offset + np.arange(size).reshape(seeds, n_out, n_in + 1)
+            perm[:, layer.weight] = internal[:, :, :-1].reshape(seeds, -1)
+            perm[:, layer.bias] = internal[:, :, -1]
+            offset += size
+        self.perm = torch.from_numpy(perm).to(dev)
+
+        # Initial parameters and minibatch draws come from one CPU generator per seed, so a
+        # seed gives the same run on any device and inside any group of seeds.
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in spec.seeds]
+        init = torch.stack([init_parameters(self.sizes, g) for g in self.generators])
+        self.set_parameters(init.numpy())
+
+        # Per-block slots: step k of a block reads slot k of each buffer.
+        block = self.block
+        self.lr_buf = torch.zeros(block, **opts)
+        self.stepno_buf = torch.zeros(block, **opts)
+        self.lr_slots = list(self.lr_buf.unbind(0))
+        self.stepno_slots = list(self.stepno_buf.unbind(0))
+        self.ws = Workspace(self.sizes, seeds, rows, dev)
+        self.inv_rows = 1.0 / rows
+        if self.full_batch:
+            self.full_inputs = self.table[:, :3].expand(seeds, n, 3)
+            self.full_targets = self.table[:, 3:4].expand(seeds, n, 1)
+            self.full_scaled = self.table[:, 4:].expand(seeds, n, 1)
+            self.full_logits = torch.empty(seeds, n, 1, **opts)
+            self.loss_buf = torch.zeros(block, seeds, **opts)
+            self.loss_slots = list(self.loss_buf.unbind(0))
+        else:
+            self.index_buf = torch.zeros(block, seeds * rows, dtype=torch.int64, device=dev)
+            self.batch_buf = torch.empty(block, seeds, rows, 5, **opts)
+            self.logit_buf = torch.empty(block, seeds, rows, 1, **opts)
+            self.input_slots = list(self.batch_buf[..., :3].unbind(0))
+            self.target_slots = list(self.batch_buf[..., 3:4].unbind(0))
+            self.scaled_slots = list(self.batch_buf[..., 4:].unbind(0))
+            self.logit_slots = list(self.logit_buf.unbind(0))
+            self.host_index = torch.empty(block, seeds, rows, dtype=torch.int64,
+                                          pin_memory=self.device.type == "cuda")
+        self.host_sched = torch.empty(2, block, dtype=torch.float32,
+                                      pin_memory=self.device.type == "cuda")
+        self.use_graphs = (self.device.type == "cuda") if use_graphs is None else use_graphs
+        self._graph = None
+
+    # ---- parameters -------------------------------------------------------------------------
+
+    def set_parameters(self, flat: np.ndarray) -> None:
+        """Run-layout parameters [seeds, P] -> the internal buffer (Adam state is kept)."""
+        values = torch.as_tensor(np.asarray(flat, dtype=np.float32).reshape(self.seeds, -1))
+        self.params[self.perm.reshape(-1)] = values.to(self.device).reshape(-1)
+
+    def parameters(self) -> np.ndarray:
+        """Run-layout float32 [seeds, P] copy of the current parameters."""
+        return self.params[self.perm].cpu().numpy()
+
+    def gradients(self) -> np.ndarray:
+        """Run-layout gradients of the last step, [seeds, P] (for tests)."""
+        return self.grads[self.perm].cpu().numpy()
+
+    # ---- the step -----------------------------------------------------------------------------
+
+    def _forward(self, ws: Workspace, inputs: torch.Tensor, logits: torch.Tensor) -> None:
+        prev = inputs
+        last = len(self.weights) - 1
+        for layer in range(last):
+            torch.bmm(prev, self.weights_t[layer], out=ws.pre[layer])
+            if self.relu:
+                torch.clamp_min(ws.pre[layer], 0.0, out=ws.act[layer])
+            else:
+                torch.ops.aten.leaky_relu.out(ws.pre[layer], LEAKY_SLOPE, out=ws.act[layer])
+            prev = ws.out[layer]
+        torch.bmm(prev, self.weights_t[last], out=logits)
+
+    def _backward(self, ws: Workspace, inputs: torch.Tensor, logits: torch.Tensor,
+                  neg_targets_scaled: torch.Tensor) -> None:
+        # d(mean BCE)/d logit = (sigmoid(z) - t) / rows = sigmoid(z) / rows + (-t / rows).
+        grad = torch.sigmoid(logits, out=ws.dlogit)
+        torch.add(neg_targets_scaled, grad, alpha=self.inv_rows, out=grad)
+        grad_t = ws.dlogit_t
+        for layer in range(len(self.weights) - 1, -1, -1):
+            below = inputs if layer == 0 else ws.out[layer - 1]
+            torch.bmm(grad_t, below, out=self.weight_grads[layer])
+            if layer == 0:
+                break
+            dpre = ws.dpre[layer - 1]
+            torch.bmm(grad, self.weights_core[layer], out=dpre)
+            if self.relu:
+                torch.ops.aten.threshold_backward.grad_input(dpre, ws.pre[layer - 1], 0.0,
+                                                             grad_input=dpre)
+            else:
+                torch.ops.aten.leaky_relu_backward.grad_input(dpre, ws.pre[layer - 1], LEAKY_SLOPE,
+                                                              False, grad_input=dpre)
+            grad, grad_t = dpre, ws.dpre_t[layer - 1]
+
+    def _adam(self, slot: int) -> None:
+        torch._fused_adam_([self.params], [self.grads], [self.exp_avg], [self.exp_avg_sq], [],
+                           [self.stepno_slots[slot]], lr=self.lr_slots[slot], beta1=BETA1,
+                           beta2=BETA2, weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False)
+
+    def _gradient_step(self, slot: int) -> None:
+        """Forward and backward of step `slot` of the block: fills self.grads."""
+        ws = self.ws
+        if self.full_batch:
+            inputs, scaled, logits = self.full_inputs, self.full_scaled, self.full_logits
+        else:
+            inputs, scaled = self.input_slots[slot], self.scaled_slots[slot]
+            logits = self.logit_slots[slot]
+        self._forward(ws, inputs, logits)
+        self._backward(ws, inputs, logits, scaled)
+        if self.full_batch:
+            loss = F.binary_cross_entropy_with_logits(logits, self.full_targets, reduction="none")
+            torch.mean(loss, dim=(1, 2), out=self.loss_slots[slot])
+
+    def _step(self, slot: int) -> None:
+        self._gradient_step(slot)
+        self._adam(slot)
+
+    # ---- blocks -----------------------------------------------------------------------------
+
+    def prepare_block(self, first_step: int, count: int, rates: np.ndarray) -> None:
+        """Draw the minibatches and fill learning rates and step numbers for `count` steps.
+
+        `first_step` is the number of optimiser steps already done; `rates` holds each step's rate.
+        """
+        if count > self.block:
+            raise ValueError(f"a block holds at most {self.block} steps, not {count}")
+        if not self.full_batch:
+            for s, generator in enumerate(self.generators):
+                torch.randint(0, self.n_pixels, (count, self.rows), generator=generator,
+                              out=self.host_index[:count, s])
+            self.index_buf[:count].copy_(self.host_index[:count].view(count, -1), non_blocking=True)
+            # One gather for the whole block: per step it would cost a dispatch each time.
+            torch.index_select(self.table, 0, self.index_buf[:count].view(-1),
+                               out=self.batch_buf[:count].view(-1, 5))
+        self.host_sched[0, :count] = torch.from_numpy(np.asarray(rates, dtype=np.float32))
+        self.host_sched[1, :count] = torch.arange(first_step + 1, first_step + count + 1)
+        self.lr_buf[:count].copy_(self.host_sched[0, :count], non_blocking=True)
+        self.stepno_buf[:count].copy_(self.host_sched[1, :count], non_blocking=True)
+
+    def run_block(self, count: int, stop: Event | None = None) -> int:
+        """Run the `count` prepared steps; returns how many ran (fewer if `stop` was set)."""
+        if self.use_graphs and count == self.block:
+            if self._graph is None:
+                self._capture()
+            self._graph.replay()
+            return count
+        for slot in range(count):
+            if stop is not None and stop.is_set():
+                return slot
+            self._step(slot)
+        return count
+
+    def block_losses(self, count: int) -> np.ndarray:
+        """Minibatch loss of each of the block's first `count` steps, float32 [count, seeds]."""
+        if count == 0:
+            return np.zeros((0, self.seeds), dtype=np.float32)
+        if self.full_batch:
+            return self.loss_buf[:count].cpu().numpy()
+        loss = F.binary_cross_entropy_with_logits(self.logit_buf[:count],
+                                                  self.batch_buf[:count, ..., 3:4], reduction="none")
+        return loss.mean(dim=(2, 3)).cpu().numpy()
+
+    def _capture(self) -> None:
+        """Record one whole block of steps as a CUDA graph (its buffers are all static)."""
+        saved = [t.clone() for t in (self.params, self.exp_avg, self.exp_avg_sq)]
+        stream = torch.cuda.Stream(self.device)
+        stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(stream):
+            for _ in range(2):  # warm-up: lets cuBLAS and the allocator settle before capture
+                self._step(0)
+        torch.cuda.current_stream(self.device).wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for slot in range(self.block):
+                self._step(slot)
+        for tensor, value in zip((self.params, self.exp_avg, self.exp_avg_sq), saved):
+            tensor.copy_(value)  # capture records without running; undo the warm-up's updates
+        self._graph = graph
+
+    # ---- evaluation -----------------------------------------------------------------------------
+
+    def domain_loss(self) -> np.ndarray:
+        """Mean BCE over every pixel of the target, per seed: float64 [seeds]."""
+        if not hasattr(self, "_domain"):
+            chunk = min(self.n_pixels, DOMAIN_CHUNK)
+            bounds = [(a, min(a + chunk, self.n_pixels)) for a in range(0, self.n_pixels, chunk)]
+            sizes = {b - a for a, b in bounds}
+            spaces = {m: Workspace(self.sizes, self.seeds, m, self.device) for m in sizes}
+            logits = {m: torch.empty(self.seeds, m, 1, device=self.device) for m in sizes}
+            self._domain = (bounds, spaces, logits)
+        bounds, spaces, logits = self._domain
+        total = torch.zeros(self.seeds, dtype=torch.float64, device=self.device)
+        for a, b in bounds:
+            m, rows = b - a, self.table[a:b]
+            self._forward(spaces[m], rows[:, :3].expand(self.seeds, m, 3), logits[m])
+            loss = F.binary_cross_entropy_with_logits(
+                logits[m], rows[:, 3:4].expand(self.seeds, m, 1), reduction="none")
+            total += loss.sum(dim=(1, 2), dtype=torch.float64)
+        return (total / self.n_pixels).cpu().numpy()
+
+    def predict(self, points: np.ndarray) -> np.ndarray:
+        """Probabilities [seeds, M] at points [M, 2] (for tests and tools)."""
+        m = len(points)
+        inputs = torch.ones(self.seeds, m, 3, device=self.device)
+        inputs[:, :, :2] = torch.as_tensor(np.asarray(points, dtype=np.float32), device=self.device)
+        logits = torch.empty(self.seeds, m, 1, device=self.device)
+        self._forward(Workspace(self.sizes, self.seeds, m, self.device), inputs, logits)
+        return torch.sigmoid(logits[..., 0]).cpu().numpy()

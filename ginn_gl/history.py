@@ -1,0 +1,237 @@
+"""The snapshot history: what the training worker records and every reader shows.
+
+One writer (the training worker) and any number of readers (renderer, panel, saver) share it.
+Storage is preallocated and bounded: when full, the later half is thinned to every other
+snapshot (the first and the newest always stay), so the history never outgrows its byte budget,
+however long the run. A lock around each row copy means a reader never sees a torn snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_SNAPSHOTS = 16
+LOSS_CURVE_MAX_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    index: int
+    step: int
+    weights: np.ndarray  # float32 [P], a private copy
+    loss: float  # full-domain loss
+    generation: int  # History.generation when it was read: indices change when this changes
+
+
+class LossCurve:
+    """Minibatch loss of every step, compacted to bucket means once it fills its budget.
+
+    Entry i holds the mean loss over steps (steps[i-1], steps[i]]; a step's loss is the one
+    computed in the forward pass of that optimiser step (steps start at 1).
+    """
+
+    def __init__(self, max_bytes: int = LOSS_CURVE_MAX_BYTES, lock: threading.Lock | None = None):
+        capacity = max(64, max_bytes // (8 + 4)) // 2 * 2
+        self._steps = np.zeros(capacity, dtype=np.int64)
+        self._values = np.zeros(capacity, dtype=np.float32)
+        self._n = 0
+        self._bucket = 1  # steps per stored entry
+        self._pending_sum = 0.0
+        self._pending_count = 0
+        self._last_step = 0
+        self._lock = lock or threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        return self._steps.nbytes + self._values.nbytes
+
+    @property
+    def bucket(self) -> int:
+        return self._bucket
+
+    @property
+    def last_step(self) -> int:
+        return self._last_step
+
+    def _append(self, last_steps: np.ndarray, means: np.ndarray) -> None:
+        take = len(means)  # callers never pass more than the free room
+        self._steps[self._n:self._n + take] = last_steps
+        self._values[self._n:self._n + take] = means
+        self._n += take
+        if self._n == len(self._values):
+            self._compact()  # at once, so the next bucket is filled at the new width
+
+    def _compact(self) -> None:
+        # Every stored bucket has the same width, so a pair's mean is a plain mean.
+        half = self._n // 2
+        self._values[:half] = 0.5 * (self._values[0:2 * half:2] + self._values[1:2 * half:2])
+        self._steps[:half] = self._steps[1:2 * half:2]
+        self._n = half
+        self._bucket *= 2
+
+    def push(self, losses: np.ndarray) -> None:
+        """Append the losses of the next len(losses) steps."""
+        values = np.asarray(losses, dtype=np.float64).ravel()
+        with self._lock:
+            i = 0
+            while i < len(values):
+                if self._pending_count or len(values) - i < self._bucket:
+                    take = min(self._bucket - self._pending_count, len(values) - i)
+                    self._pending_sum += float(values[i:i + take].sum())
+                    self._pending_count += take
+                    i += take
+                    self._last_step += take
+                    if self._pending_count == self._bucket:
+                        self._append(np.array([self._last_step]),
+                                     np.array([self._pending_sum / self._bucket]))
+                        self._pending_sum, self._pending_count = 0.0, 0
+                    continue
+                bucket = self._bucket
+                full = min((len(values) - i) // bucket, len(self._values) - self._n)
+                chunk = values[i:i + full * bucket].reshape(full, bucket)
+                last = self._last_step + bucket * np.arange(1, full + 1, dtype=np.int64)
+                self._append(last, chunk.mean(axis=1))
+                i += full * bucket
+                self._last_step += full * bucket
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps int64 [L], loss float32 [L]) copies, the unfinished bucket included."""
+        with self._lock:
+            steps = self._steps[:self._n].copy()
+            values = self._values[:self._n].copy()
+            if self._pending_count:
+                steps = np.append(steps, self._last_step)
+                values = np.append(values, np.float32(self._pending_sum / self._pending_count))
+        return steps, values
+
+    def load(self, steps: np.ndarray, values: np.ndarray) -> None:
+        """Replace the contents with a recorded curve (for replaying a run file)."""
+        with self._lock:
+            while len(values) > len(self._values):
+                pairs = len(values) // 2
+                values = 0.5 * (values[0:2 * pairs:2] + values[1:2 * pairs:2])
+                steps = steps[1:2 * pairs:2]
+            self._n = len(values)
+            self._steps[:self._n] = steps
+            self._values[:self._n] = values
+            self._pending_sum, self._pending_count = 0.0, 0
+            self._last_step = int(steps[-1]) if len(steps) else 0
+
+
+class History:
+    """Snapshots (step, parameters, full-domain loss) in preallocated, bounded storage."""
+
+    def __init__(self, n_params: int, max_bytes: int):
+        self.lock = threading.Lock()
+        curve_bytes = min(LOSS_CURVE_MAX_BYTES, max_bytes // 8)
+        self.losses = LossCurve(curve_bytes, self.lock)
+        row_bytes = n_params * 4 + 8 + 4
+        capacity = (max_bytes - self.losses.nbytes) // row_bytes
+        if capacity < MIN_SNAPSHOTS:
+            need_mb = (MIN_SNAPSHOTS * row_bytes + self.losses.nbytes) / 2**20
+            raise ValueError(f"a history of {max_bytes / 2**20:.3g} MB holds fewer than "
+                             f"{MIN_SNAPSHOTS} snapshots of this network; use at least "
+                             f"{need_mb:.2f} MB")
+        capacity -= capacity % 2
+        self.n_params = n_params
+        self.max_bytes = max_bytes
+        self._weights = np.empty((capacity, n_params), dtype=np.float32)
+        self._steps = np.zeros(capacity, dtype=np.int64)
+        self._loss = np.zeros(capacity, dtype=np.float32)
+        self._n = 0
+        self.generation = 0  # bumped each time thinning moves snapshots to other indices
+        self.thinned = 0
+
+    @property
+    def capacity(self) -> int:
+        return len(self._steps)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of storage held: snapshots plus the loss curve (preallocated, so constant)."""
+        return self._weights.nbytes + self._steps.nbytes + self._loss.nbytes + self.losses.nbytes
+
+    def __len__(self) -> int:
+        return self._n
+
+    def push(self, step: int, weights: np.ndarray, loss: float) -> None:
+        with self.lock:
+            if self._n and step <= self._steps[self._n - 1]:
+                raise ValueError(f"snapshot step {step} is not after {self._steps[self._n - 1]}")
+            if self._n == self.capacity:
+                self._thin()
+            self._weights[self._n] = weights
+            self._steps[self._n] = step
+            self._loss[self._n] = loss
+            self._n += 1
+
+    def _thin(self) -> None:
+        # Keep the first half as it is; in the second half keep every other, ending on the newest.
+        half = self._n // 2
+        keep = np.arange(self._n - 1, half - 1, -2)[::-1]
+        new_n = half + len(keep)
+        self._weights[half:new_n] = self._weights[keep]
+        self._steps[half:new_n] = self._steps[keep]
+        self._loss[half:new_n] = self._loss[keep]
+        self._n = new_n
+        self.generation += 1
+        self.thinned += 1
+
+    def get(self, index: int) -> Snapshot:
+        """Snapshot `index` (negative counts from the newest), copied out under the lock."""
+        with self.lock:
+            n = self._n
+            if not -n <= index < n:
+                raise IndexError(f"snapshot {index} out of range ({n} recorded)")
+            i = index % n
+            return Snapshot(i, int(self._steps[i]), self._weights[i].copy(), float(self._loss[i]),
+                            self.generation)
+
+    def latest(self) -> Snapshot | None:
+        with self.lock:
+            if not self._n:
+                return None
+        return self.get(-1)
+
+    def latest_step(self) -> int:
+        with self.lock:
+            return int(self._steps[self._n - 1]) if self._n else -1
+
+    def steps(self) -> np.ndarray:
+        with self.lock:
+            return self._steps[:self._n].copy()
+
+    def snapshot_losses(self) -> np.ndarray:
+        with self.lock:
+            return self._loss[:self._n].copy()
+
+    def index_of_step(self, step: int) -> int:
+        """Index of the last snapshot recorded at or before `step` (0 if none)."""
+        with self.lock:
+            i = int(np.searchsorted(self._steps[:self._n], step, side="right")) - 1
+        return max(i, 0)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, weights, losses) copies of everything recorded, for saving."""
+        with self.lock:
+            n = self._n
+            return self._steps[:n].copy(), self._weights[:n].copy(), self._loss[:n].copy()
+
+    @classmethod
+    def from_arrays(cls, steps: np.ndarray, weights: np.ndarray, losses: np.ndarray,
+                    max_bytes: int | None = None) -> "History":
+        """A history holding a recorded run (replay); its budget fits the run."""
+        n, p = weights.shape
+        row_bytes = p * 4 + 8 + 4
+        budget = max_bytes or (max(n, MIN_SNAPSHOTS) + 2) * row_bytes + LOSS_CURVE_MAX_BYTES * 9
+        history = cls(p, budget)
+        if n > history.capacity:
+            raise ValueError(f"{n} snapshots do not fit a history of {budget} bytes")
+        history._weights[:n] = weights
+        history._steps[:n] = steps
+        history._loss[:n] = losses
+        history._n = n
+        return history

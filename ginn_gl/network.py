@@ -1,0 +1,122 @@
+"""The MLP as plain numpy: parameter layout, forward pass and exact input gradients.
+
+The flat parameter vector is the run file's contract: per layer, the weight matrix (out, in)
+row-major, then the bias (out), i.e. the order of torch's `nn.Linear` parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ACTIVATIONS = ("relu", "leaky_relu")
+LEAKY_SLOPE = 0.01
+INPUTS = 2
+OUTPUTS = 1
+
+
+def layer_sizes(hidden: tuple[int, ...] | list[int]) -> list[int]:
+    """Hidden widths -> every layer's width, inputs and output included: (16,16) -> [2,16,16,1]."""
+    return [INPUTS, *hidden, OUTPUTS]
+
+
+@dataclass(frozen=True)
+class LayerSlice:
+    n_in: int
+    n_out: int
+    weight: slice  # into the flat vector; reshape to (n_out, n_in)
+    bias: slice
+
+
+def layer_slices(sizes: list[int]) -> list[LayerSlice]:
+    slices, offset = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        w = slice(offset, offset + n_out * n_in)
+        b = slice(w.stop, w.stop + n_out)
+        slices.append(LayerSlice(n_in, n_out, w, b))
+        offset = b.stop
+    return slices
+
+
+def parameter_count(sizes: list[int]) -> int:
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def split_parameters(flat: np.ndarray, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Flat vector -> [(W (out, in), b (out,)), ...] as views."""
+    if flat.shape[-1] != parameter_count(sizes):
+        raise ValueError(f"{flat.shape[-1]} parameters do not fit layers {sizes}")
+    return [(flat[s.weight].reshape(s.n_out, s.n_in), flat[s.bias]) for s in layer_slices(sizes)]
+
+
+def join_parameters(layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    return np.concatenate([np.concatenate([w.reshape(-1), b.reshape(-1)]) for w, b in layers])
+
+
+def activate(z: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "relu":
+        return np.maximum(z, 0.0)
+    return np.where(z > 0, z, LEAKY_SLOPE * z)
+
+
+def activation_slope(z: np.ndarray, activation: str) -> np.ndarray:
+    """The derivative used for ReLU-family units: 1 where z > 0, else 0 (or the leak)."""
+    return np.where(z > 0, 1.0, 0.0 if activation == "relu" else LEAKY_SLOPE)
+
+
+@dataclass
+class Evaluation:
+    logits: np.ndarray  # [M]
+    hidden: list[np.ndarray]  # per hidden layer, pre-activations [M, n]
+    logit_grad: np.ndarray | None = None  # [M, 2]: d logit / d(x, y)
+    hidden_grad: list[np.ndarray] | None = None  # per hidden layer [M, n, 2]
+
+    @property
+    def probability(self) -> np.ndarray:
+        return sigmoid(self.logits)
+
+
+def evaluate(flat: np.ndarray, sizes: list[int], activation: str, points: np.ndarray,
+             gradients: bool = False) -> Evaluation:
+    """Forward pass in float64 over points [M, 2]; with `gradients`, forward-mode d/d(x, y).
+
+    The network is piecewise linear, so these gradients are exact wherever they exist.
+    """
+    layers = split_parameters(np.asarray(flat, dtype=np.float64), sizes)
+    a = np.asarray(points, dtype=np.float64)
+    da = np.broadcast_to(np.eye(2), (a.shape[0], 2, 2)) if gradients else None
+    hidden, hidden_grad = [], []
+    for index, (w, b) in enumerate(layers):
+        z = a @ w.T + b
+        dz = np.einsum("oi,mid->mod", w, da) if gradients else None
+        if index == len(layers) - 1:
+            return Evaluation(z[:, 0], hidden, dz[:, 0, :] if gradients else None,
+                              hidden_grad if gradients else None)
+        hidden.append(z)
+        slope = activation_slope(z, activation)
+        a = activate(z, activation)
+        if gradients:
+            hidden_grad.append(dz)
+            da = dz * slope[:, :, None]
+    raise AssertionError("unreachable: a network has at least one layer")
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=np.float64)))
+
+
+def bce_with_logits(logits: np.ndarray, target: np.ndarray) -> float:
+    """Mean binary cross-entropy of logits against 0/1 targets, computed stably."""
+    z = np.asarray(logits, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    return float(np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))))
+
+
+def grid_points(height: int, width: int, domain=(0.0, 0.0, 1.0, 1.0)) -> np.ndarray:
+    """Pixel-centre sample points [H*W, 2] of a view of `domain` = (x0, y0, x1, y1), y downwards."""
+    x0, y0, x1, y1 = domain
+    xs = x0 + (x1 - x0) * (np.arange(width) + 0.5) / width
+    ys = y0 + (y1 - y0) * (np.arange(height) + 0.5) / height
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)

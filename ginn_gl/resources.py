@@ -1,0 +1,31 @@
+"""Locating the shaders/ and assets/ folders in a wheel install or in a source checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _find(folder: str) -> Path | None:
+    # A wheel carries them inside the package; an editable install reads the source tree.
+    for base in (_PACKAGE, _PACKAGE.parent):
+        candidate = base / folder
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def shader_dir() -> Path:
+    found = _find("shaders")
+    if found is None:
+        raise FileNotFoundError("ginn-gl's shaders/ folder is missing from this install; reinstall ginn-gl")
+    return found
+
+
+def asset_path(name: str) -> Path | None:
+    base = _find("assets")
+    if base is None:
+        return None
+    path = base / name
+    return path if path.exists() else None

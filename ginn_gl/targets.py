@@ -1,0 +1,181 @@
+"""Training targets: black-and-white images as uint8 arrays of 0 (black) and 1 (white).
+
+Built-in targets are drawn by code, evaluated exactly at the pixel centres the network is trained
+on, so they are sharp at any resolution; `assets/targets/*.pbm` adds hand-drawn ones, and any
+PNG/JPEG/BMP path works too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ginn_gl.errors import TargetError
+from ginn_gl.network import grid_points
+from ginn_gl.resources import asset_path
+
+MIN_RESOLUTION = 8
+MAX_RESOLUTION = 2048
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # a built-in name or the image path as given
+    pixels: np.ndarray  # uint8 [H, W] of 0 and 1; row 0 is the top of the picture
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pixels.shape  # type: ignore[return-value]
+
+
+def _inside_polygon(x: np.ndarray, y: np.ndarray, poly: list[tuple[float, float]]) -> np.ndarray:
+    """Even-odd rule point-in-polygon test, vectorised over the grid."""
+    inside = np.zeros(x.shape, dtype=bool)
+    for (x0, y0), (x1, y1) in zip(poly, poly[1:] + poly[:1]):
+        crosses = (y0 > y) != (y1 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= crosses & (x < x_at)
+    return inside
+
+
+def _rounded_rect(x, y, x0, y0, x1, y1, r):
+    qx = np.maximum(np.maximum(x0 + r - x, x - (x1 - r)), 0.0)
+    qy = np.maximum(np.maximum(y0 + r - y, y - (y1 - r)), 0.0)
+    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1) & (qx * qx + qy * qy <= r * r)
+
+
+def _bottle(x, y):
+    """A black bottle with a cap on white, and a white diamond label holding a black one."""
+    body = _rounded_rect(x, y, 0.28, 0.33, 0.72, 0.95, 0.06)
+    shoulders = _inside_polygon(x, y, [(0.42, 0.17), (0.58, 0.17), (0.72, 0.30), (0.72, 0.40),
+                                       (0.28, 0.40), (0.28, 0.30)])
+    cap = _rounded_rect(x, y, 0.40, 0.05, 0.60, 0.17, 0.015)
+    bottle = body | shoulders | cap
+    d = np.abs(x - 0.5) + np.abs(y - 0.62)  # L1 distance: diamonds
+    label = (d <= 0.17) & (d > 0.075)
+    return ~bottle | label
+
+
+def _circle(x, y):
+    return (x - 0.5) ** 2 + (y - 0.5) ** 2 <= 0.3**2
+
+
+def _rings(x, y):
+    r = np.hypot(x - 0.5, y - 0.5)
+    return (r < 0.45) & (np.floor(r / 0.09) % 2 == 0)
+
+
+def _checker(x, y):
+    return (np.floor(x * 4) + np.floor(y * 4)) % 2 == 0
+
+
+def _spiral(x, y):
+    """Two interleaved arms of an Archimedean spiral."""
+    dx, dy = x - 0.5, y - 0.5
+    r = np.hypot(dx, dy)
+    theta = np.arctan2(dy, dx)
+    turns = (r / 0.14 - theta / (2 * math.pi)) % 1.0
+    return (r < 0.45) & (turns < 0.5)
+
+
+def _moons(x, y):
+    """Two interlocking half-moons, the classic toy classification set."""
+    def arc(cx, cy, upper):
+        r = np.hypot(x - cx, y - cy)
+        side = (y <= cy) if upper else (y >= cy)
+        return (np.abs(r - 0.25) <= 0.055) & side
+    # sklearn's layout: the lower moon's centre is one radius right and half a radius down.
+    return arc(0.375, 0.44, True) | arc(0.625, 0.565, False)
+
+
+BUILTIN_DRAWERS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str]] = {
+    "bottle": (_bottle, "a black bottle with a diamond label, after the original GINN's gin bottle"),
+    "circle": (_circle, "a white disc on black: the simplest closed boundary"),
+    "rings": (_rings, "concentric rings: nested curved boundaries"),
+    "checker": (_checker, "a 4x4 checkerboard: many straight edges"),
+    "spiral": (_spiral, "a two-armed spiral: hard for a small network"),
+    "moons": (_moons, "two interlocking half-moons"),
+}
+
+DEFAULT_IMAGE = "bottle"
+
+
+def _asset_targets() -> dict[str, Path]:
+    folder = asset_path("targets")
+    if folder is None:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.pbm"))}
+
+
+def builtin_targets() -> dict[str, str]:
+    """Name -> one-line description of every built-in target."""
+    names = {name: desc for name, (_, desc) in BUILTIN_DRAWERS.items()}
+    for name, path in _asset_targets().items():
+        first = path.read_text(encoding="ascii", errors="replace").splitlines()[1:2]
+        desc = first[0].lstrip("# ").strip() if first and first[0].startswith("#") else path.name
+        names.setdefault(name, desc)
+    return names
+
+
+def draw_builtin(name: str, resolution: int) -> np.ndarray:
+    drawer = BUILTIN_DRAWERS[name][0]
+    points = grid_points(resolution, resolution).reshape(resolution, resolution, 2)
+    return drawer(points[..., 0], points[..., 1]).astype(np.uint8)
+
+
+def binarize(grey: np.ndarray) -> np.ndarray:
+    """Threshold 0..255 grey levels at mid-grey into 0/1."""
+    return (grey >= 128).astype(np.uint8)
+
+
+def load_image_file(path: Path, resolution: int) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                # Transparent areas count as the white page they are usually shown on.
+                rgba = image.convert("RGBA")
+                page = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                image = Image.alpha_composite(page, rgba)
+            grey = image.convert("L")
+    except FileNotFoundError:
+        raise TargetError(f"image not found: {path}; give an existing PNG/JPEG/BMP file or a "
+                          f"built-in name ({', '.join(builtin_targets())})") from None
+    except IsADirectoryError:
+        raise TargetError(f"{path} is a folder; give an image file (PNG/JPEG/BMP)") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise TargetError(f"cannot read image {path} ({exc.__class__.__name__}); "
+                          "give a PNG, JPEG or BMP file") from None
+    resample = Image.Resampling.LANCZOS if grey.width > resolution else Image.Resampling.BICUBIC
+    grey = grey.resize((resolution, resolution), resample)
+    return binarize(np.asarray(grey))
+
+
+def load_target(spec: str, resolution: int) -> Target:
+    """A built-in name or an image path -> Target, refusing images with nothing to learn."""
+    if not (MIN_RESOLUTION <= resolution <= MAX_RESOLUTION):
+        raise TargetError(f"--resolution {resolution} is out of range; "
+                          f"use {MIN_RESOLUTION} to {MAX_RESOLUTION}")
+    if spec in BUILTIN_DRAWERS:
+        pixels = draw_builtin(spec, resolution)
+    elif spec in (assets := _asset_targets()):
+        pixels = load_image_file(assets[spec], resolution)
+    else:
+        path = Path(spec).expanduser()
+        if not path.exists() and path.suffix == "":
+            raise TargetError(f"unknown image {spec!r}; use one of {', '.join(builtin_targets())} "
+                              "or the path of a PNG/JPEG/BMP file")
+        pixels = load_image_file(path, resolution)
+    white = float(pixels.mean())
+    if white == 0.0 or white == 1.0:
+        colour = "black" if white == 0.0 else "white"
+        raise TargetError(f"image {spec} is all {colour} after thresholding at mid-grey, so there "
+                          "is nothing to learn; use an image with both dark and light areas")
+    return Target(name=spec, pixels=pixels)

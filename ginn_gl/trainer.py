@@ -1,0 +1,231 @@
+"""The training worker: a thread that runs the step engine and records into the histories.
+
+It never waits for a reader; readers (the window, the saver) take what they need from the
+histories at any time. Stop, pause and resume are honoured between steps, so a stop request
+ends the thread within a block's worth of steps (well under 100 ms).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ginn_gl import __version__
+from ginn_gl.config import TrainConfig
+from ginn_gl.engine import EngineSpec, StepEngine
+from ginn_gl.errors import UserError
+from ginn_gl.history import History
+from ginn_gl.model import cpu_threads
+from ginn_gl.network import parameter_count
+from ginn_gl.runfile import Run, now_iso
+from ginn_gl.schedule import learning_rates, next_snapshot_step
+from ginn_gl.targets import Target
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
+        raise UserError(f"--device cuda was asked for, but CUDA is not available (torch "
+                        f"{torch.__version__}, {build}); use --device cpu or --device auto")
+    return torch.device(name)
+
+
+class TrainingFailed(RuntimeError):
+    """An exception raised inside the worker thread, re-raised in the thread that joins it."""
+
+
+@dataclass
+class Progress:
+    step: int
+    total: int
+    steps_per_second: float
+    step_ms: float
+    loss: float  # latest minibatch loss (first seed)
+    state: str
+
+
+class Trainer:
+    """Trains `config.seeds` networks on `target` in a worker thread."""
+
+    def __init__(self, config: TrainConfig, target: Target, block: int = 256):
+        self.config = config
+        self.target = target
+        self.device = resolve_device(config.device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(cpu_threads())
+        spec = EngineSpec(config.sizes, config.activation, list(config.seeds), config.batch_size,
+                          block=block)
+        self.engine = StepEngine(spec, target.pixels, self.device)
+        n_params = parameter_count(config.sizes)
+        try:
+            self.histories = [History(n_params, int(config.history_mb * 2**20))
+                              for _ in config.seeds]
+        except ValueError as exc:
+            raise UserError(f"--history-mb {config.history_mb:g} is too small: {exc}") from None
+        self.step = 0
+        self.state = "ready"  # ready, running, paused, finished, stopped, diverged, failed
+        self.message = ""
+        self.error: BaseException | None = None
+        self.steps_per_second = 0.0
+        self.step_ms = 0.0
+        self.last_loss = float("nan")
+        self.elapsed = 0.0
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._thread: threading.Thread | None = None
+        self._record_snapshot()  # the initial network, so readers have something at once
+
+    # ---- control (any thread) -------------------------------------------------------------
+
+    def start(self) -> "Trainer":
+        if self._thread is not None:
+            raise RuntimeError("a Trainer starts once; make a new one to train again")
+        self.state = "running"
+        self._thread = threading.Thread(target=self._run, name="ginn-gl-trainer", daemon=True)
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        if self.state == "running":
+            self._resume.clear()
+            self.state = "paused"
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self.state = "running"
+            self._resume.set()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Ask the worker to stop and wait up to `timeout` s; True when it has ended."""
+        self._stop.set()
+        self._resume.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the worker; an exception it raised is raised here."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.error is not None:
+            raise TrainingFailed(f"training failed: {self.error!r}") from self.error
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "stopped", "diverged", "failed")
+
+    def progress(self) -> Progress:
+        return Progress(self.step, self.config.steps, self.steps_per_second, self.step_ms,
+                        self.last_loss, self.state)
+
+    # ---- the worker --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._train()
+        except BaseException as exc:  # noqa: BLE001 - handed to the joining thread
+            self.error = exc
+            self.state = "failed"
+            self.message = f"training failed at step {self.step}: {exc!r}"
+        finally:
+            self.elapsed = time.perf_counter() - started
+
+    def _train(self) -> None:
+        cfg, engine = self.config, self.engine
+        total = cfg.steps
+        while self.step < total:
+            if self._stop.is_set():
+                break
+            if not self._resume.is_set():
+                self._resume.wait(0.05)
+                continue
+            target_step = next_snapshot_step(self.step, total)
+            count = min(target_step - self.step, engine.block)
+            first = self.step
+            t0 = time.perf_counter()
+            engine.prepare_block(first, count,
+                                 learning_rates(cfg.lr, cfg.schedule, first, count, total))
+            done = engine.run_block(count, self._stop)
+            losses = engine.block_losses(done)
+            dt = time.perf_counter() - t0
+            bad = ~np.isfinite(losses)
+            if bad.any():
+                k, s = np.argwhere(bad)[0]
+                for seed_index, history in enumerate(self.histories):
+                    history.losses.push(losses[:k, seed_index])
+                self._diverged(first + int(k) + 1, int(s), float(losses[k, s]))
+                return
+            for seed_index, history in enumerate(self.histories):
+                history.losses.push(losses[:, seed_index])
+            self.step = first + done
+            if done:
+                self.last_loss = float(losses[-1, 0])
+                self._update_rate(done, dt)
+            if self.step == target_step or self._stop.is_set():
+                if not self._record_snapshot():
+                    return
+        self.state = "stopped" if self.step < total else "finished"
+        if self.state == "stopped":
+            self._record_snapshot()
+
+    def _update_rate(self, done: int, dt: float) -> None:
+        if dt <= 0:
+            return
+        weight = 1.0 - math.exp(-dt / 0.5)  # about half a second of smoothing
+        rate = done / dt
+        self.steps_per_second += weight * (rate - self.steps_per_second) if self.steps_per_second else rate
+        self.step_ms = 1000.0 / self.steps_per_second
+
+    def _record_snapshot(self) -> bool:
+        """Push the current parameters of every seed; False (and stop) if they diverged."""
+        if self.histories[0].latest_step() >= self.step:
+            return True
+        weights = self.engine.parameters()
+        losses = self.engine.domain_loss()
+        if not (np.isfinite(weights).all() and np.isfinite(losses).all()):
+            seed = int(np.argmax(~np.isfinite(losses) | ~np.isfinite(weights).all(axis=1)))
+            self._diverged(self.step, seed, float(losses[seed]))
+            return False
+        for s, history in enumerate(self.histories):
+            history.push(self.step, weights[s], float(losses[s]))
+        return True
+
+    def _diverged(self, step: int, seed_index: int, loss: float) -> None:
+        seed = self.config.seeds[seed_index]
+        kept = self.histories[0].latest_step()
+        who = f"seed {seed} " if len(self.config.seeds) > 1 else ""
+        self.message = (f"training {who}diverged at step {step} (loss {loss}); stopped, the "
+                        f"history up to step {kept} is kept; try a smaller --lr")
+        self.state = "diverged"
+
+    # ---- results -----------------------------------------------------------------------------
+
+    def runs(self) -> list[Run]:
+        """One Run per seed with everything recorded so far (callable while training)."""
+        cfg = self.config
+        runs = []
+        for seed, history in zip(cfg.seeds, self.histories):
+            steps, weights, snap_loss = history.arrays()
+            loss_steps, loss = history.losses.arrays()
+            meta = cfg.with_seed(seed).as_meta()
+            meta.update(device=str(self.device), torch_version=torch.__version__, created=now_iso(),
+                        ginn_gl_version=__version__, steps_done=int(steps[-1]),
+                        state=self.state, message=self.message,
+                        train_seconds=round(self.elapsed, 3))
+            runs.append(Run(meta=meta, steps=steps, weights=weights, snap_loss=snap_loss,
+                            loss_steps=loss_steps, loss=loss, target=self.target.pixels.copy()))
+        return runs

@@ -1,0 +1,139 @@
+"""`ginn-gl train`, `info` and `images` through the real entry point."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ginn_gl.runfile import load_run
+
+
+def test_train_end_to_end_loss_falls(cli, tmp_path):
+    out = tmp_path / "run.npz"
+    result = cli("train", "--image", "circle", "--resolution", "48", "--steps", "3000", "--lr", "3e-3",
+                 "--seed", "2", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "saved" in result.stdout and "3,000 steps" in result.stdout
+    assert "steps/s" in result.stderr  # the progress bar
+    run = load_run(out)
+    assert run.meta["seed"] == 2 and run.meta["layers"] == [2, 16, 16, 16, 1]
+    assert run.steps[0] == 0 and run.steps[-1] == 3000
+    assert run.snap_loss[-1] < 0.6 * run.snap_loss[0]
+    assert run.target.shape == (48, 48)
+    info = cli("info", out, "--json")
+    assert info.returncode == 0
+    summary = json.loads(info.stdout)
+    assert summary["last_step"] == 3000 and summary["snapshots"] == len(run)
+    text = cli("info", out)
+    assert "2 -> 16 -> 16 -> 16 -> 1" in text.stdout and "3,000 done" in text.stdout
+
+
+def test_seeds_write_one_file_each(cli, tmp_path):
+    result = cli("train", "--image", "rings", "--resolution", "24", "--steps", "300", "--seeds", "0,3",
+                 "--out", tmp_path / "grid.npz")
+    assert result.returncode == 0, result.stderr
+    runs = [load_run(tmp_path / f"grid-seed{s}.npz") for s in (0, 3)]
+    assert [r.meta["seed"] for r in runs] == [0, 3]
+    assert not np.array_equal(runs[0].weights[0], runs[1].weights[0])
+
+
+def test_images_lists_builtins(cli):
+    result = cli("images")
+    assert result.returncode == 0
+    for name in ("bottle", "circle", "rings", "checker", "spiral"):
+        assert name in result.stdout
+
+
+def test_help_explains_every_option(cli):
+    result = cli("train", "--help")
+    for option in ("--image", "--resolution", "--layers", "--activation", "--seed", "--seeds", "--steps",
+                   "--batch-size", "--lr", "--schedule", "--device", "--history-mb", "--out"):
+        assert option in result.stdout
+    assert cli("--help").returncode == 0
+
+
+def one_line_error(result, *words):
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--image", "no/such/file.png"], ["not found", "no/such/file.png"]),
+    (["--image", "bottel"], ["unknown image", "bottle"]),
+    (["--layers", "0"], ["--layers", "16,16,16"]),
+    (["--layers", "a,b"], ["--layers"]),
+    (["--steps", "-1"], ["--steps", "at least 1"]),
+    (["--lr", "nan"], ["--lr", "positive finite"]),
+    (["--lr", "-1"], ["--lr"]),
+    (["--batch-size", "-5"], ["--batch-size"]),
+    (["--resolution", "3"], ["--resolution"]),
+    (["--seeds", "1,1"], ["--seeds"]),
+    (["--steps", "ten"], ["--steps", "invalid int"]),
+    (["--activation", "tanh"], ["--activation"]),
+])
+def test_bad_training_input(cli, args, words):
+    one_line_error(cli("train", *args), *words)
+
+
+def test_unreadable_and_blank_images(cli, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"garbage")
+    one_line_error(cli("train", "--image", bad), "cannot read")
+    white = tmp_path / "white.png"
+    Image.fromarray(np.full((5, 5), 255, np.uint8)).save(white)
+    one_line_error(cli("train", "--image", white), "all white", "nothing to learn")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_cuda_without_cuda(cli):
+    one_line_error(cli("train", "--device", "cuda"), "CUDA is not available", "--device cpu")
+
+
+def test_corrupt_and_missing_run_files(cli, tmp_path):
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 this is not a zip")
+    one_line_error(cli("info", corrupt), "not a usable ginn-gl run file")
+    one_line_error(cli("info", tmp_path / "missing.npz"), "not found")
+
+
+def test_diverging_training_keeps_its_history(cli, tmp_path):
+    out = tmp_path / "diverged.npz"
+    result = cli("train", "--image", "circle", "--resolution", "32", "--steps", "1000", "--lr", "1e9",
+                 "--schedule", "constant", "--out", out)
+    assert result.returncode == 1
+    assert "diverged at step 2" in result.stderr and "Traceback" not in result.stderr
+    run = load_run(out)
+    assert list(run.steps) == [0, 1] and run.meta["state"] == "diverged"
+
+
+def test_ctrl_c_saves_what_was_recorded(tmp_path):
+    out = tmp_path / "interrupted.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "ginn_gl", "train", "--image", "circle", "--resolution",
+                             "32", "--steps", "100000000", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        line = ""
+        while "step" not in line and time.time() < deadline:  # the progress bar shows training runs
+            line = proc.stderr.readline()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    run = load_run(out)
+    assert run.meta["state"] == "stopped" and run.steps[-1] == run.meta["steps_done"] > 0
+    assert os.listdir(tmp_path) == ["interrupted.npz"]
