@@ -24,7 +24,18 @@ from ginn_gl.model import init_parameters
 from ginn_gl.network import LEAKY_SLOPE, grid_points, layer_slices, parameter_count
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
-DOMAIN_CHUNK = 1 << 15  # pixels per full-domain evaluation pass, to bound its memory
+CHUNK_ROWS = 8192  # whole-image passes go in chunks this size: their activations stay in cache
+
+
+@dataclass
+class Chunk:
+    """A slice of the pixel table evaluated in one pass, with its buffers."""
+
+    inputs: torch.Tensor  # [seeds, m, 3]: x, y, 1 (the same pixels for every seed)
+    targets: torch.Tensor  # [seeds, m, 1]
+    scaled: torch.Tensor  # [seeds, m, 1]: -target / rows
+    logits: torch.Tensor  # [seeds, m, 1]
+    ws: "Workspace"
 
 
 class Workspace:
@@ -114,14 +125,16 @@ class StepEngine:
         self.stepno_buf = torch.zeros(block, **opts)
         self.lr_slots = list(self.lr_buf.unbind(0))
         self.stepno_slots = list(self.stepno_buf.unbind(0))
-        self.ws = Workspace(self.sizes, seeds, rows, dev)
+        self.ws = None if self.full_batch else Workspace(self.sizes, seeds, rows, dev)
         self.inv_rows = 1.0 / rows
+        self.chunks = self._make_chunks()
         if self.full_batch:
-            self.full_inputs = self.table[:, :3].expand(seeds, n, 3)
-            self.full_targets = self.table[:, 3:4].expand(seeds, n, 1)
-            self.full_scaled = self.table[:, 4:].expand(seeds, n, 1)
-            self.full_logits = torch.empty(seeds, n, 1, **opts)
-            self.loss_buf = torch.zeros(block, seeds, **opts)
+            self.chunk_loss = torch.zeros(len(self.chunks), seeds, **opts)
+            self.partial_stacks = [torch.zeros(len(self.chunks), *g.shape, **opts)
+                                   for g in self.weight_grads]
+            self.partial_grads = [[stack[c] for stack in self.partial_stacks]
+                                  for c in range(len(self.chunks))]
+            self.loss_buf = torch.zeros(block, seeds, **opts)  # summed over pixels
             self.loss_slots = list(self.loss_buf.unbind(0))
         else:
             self.index_buf = torch.zeros(block, seeds * rows, dtype=torch.int64, device=dev)
@@ -167,15 +180,31 @@ class StepEngine:
             prev = ws.out[layer]
         torch.bmm(prev, self.weights_t[last], out=logits)
 
+    def _make_chunks(self) -> list[Chunk]:
+        count = -(-self.n_pixels // CHUNK_ROWS)
+        size = -(-self.n_pixels // count)  # balanced: at most two distinct sizes
+        spaces: dict[int, Workspace] = {}
+        chunks = []
+        for a in range(0, self.n_pixels, size):
+            rows = self.table[a:a + size]
+            m = len(rows)
+            if m not in spaces:
+                spaces[m] = Workspace(self.sizes, self.seeds, m, self.device)
+            chunks.append(Chunk(rows[:, :3].expand(self.seeds, m, 3),
+                                rows[:, 3:4].expand(self.seeds, m, 1),
+                                rows[:, 4:].expand(self.seeds, m, 1),
+                                torch.empty(self.seeds, m, 1, device=self.device), spaces[m]))
+        return chunks
+
     def _backward(self, ws: Workspace, inputs: torch.Tensor, logits: torch.Tensor,
-                  neg_targets_scaled: torch.Tensor) -> None:
+                  neg_targets_scaled: torch.Tensor, weight_grads: list[torch.Tensor]) -> None:
         # d(mean BCE)/d logit = (sigmoid(z) - t) / rows = sigmoid(z) / rows + (-t / rows).
         grad = torch.sigmoid(logits, out=ws.dlogit)
         torch.add(neg_targets_scaled, grad, alpha=self.inv_rows, out=grad)
         grad_t = ws.dlogit_t
         for layer in range(len(self.weights) - 1, -1, -1):
             below = inputs if layer == 0 else ws.out[layer - 1]
-            torch.bmm(grad_t, below, out=self.weight_grads[layer])
+            torch.bmm(grad_t, below, out=weight_grads[layer])
             if layer == 0:
                 break
             dpre = ws.dpre[layer - 1]
@@ -195,17 +224,21 @@ class StepEngine:
 
     def _gradient_step(self, slot: int) -> None:
         """Forward and backward of step `slot` of the block: fills self.grads."""
-        ws = self.ws
-        if self.full_batch:
-            inputs, scaled, logits = self.full_inputs, self.full_scaled, self.full_logits
-        else:
-            inputs, scaled = self.input_slots[slot], self.scaled_slots[slot]
-            logits = self.logit_slots[slot]
-        self._forward(ws, inputs, logits)
-        self._backward(ws, inputs, logits, scaled)
-        if self.full_batch:
-            loss = F.binary_cross_entropy_with_logits(logits, self.full_targets, reduction="none")
-            torch.mean(loss, dim=(1, 2), out=self.loss_slots[slot])
+        if not self.full_batch:
+            inputs, logits = self.input_slots[slot], self.logit_slots[slot]
+            self._forward(self.ws, inputs, logits)
+            self._backward(self.ws, inputs, logits, self.scaled_slots[slot], self.weight_grads)
+            return
+        for index, chunk in enumerate(self.chunks):
+            self._forward(chunk.ws, chunk.inputs, chunk.logits)
+            self._backward(chunk.ws, chunk.inputs, chunk.logits, chunk.scaled,
+                           self.partial_grads[index])
+            loss = F.binary_cross_entropy_with_logits(chunk.logits, chunk.targets, reduction="none")
+            torch.sum(loss, dim=(1, 2), out=self.chunk_loss[index])
+        # Summing per-chunk gradients afterwards beats accumulating matmuls (baddbmm, beta=1).
+        for layer, partial in enumerate(self.partial_stacks):
+            torch.sum(partial, dim=0, out=self.weight_grads[layer])
+        torch.sum(self.chunk_loss, dim=0, out=self.loss_slots[slot])
 
     def _step(self, slot: int) -> None:
         self._gradient_step(slot)
@@ -251,7 +284,7 @@ class StepEngine:
         if count == 0:
             return np.zeros((0, self.seeds), dtype=np.float32)
         if self.full_batch:
-            return self.loss_buf[:count].cpu().numpy()
+            return (self.loss_buf[:count] / self.n_pixels).cpu().numpy()
         loss = F.binary_cross_entropy_with_logits(self.logit_buf[:count],
                                                   self.batch_buf[:count, ..., 3:4], reduction="none")
         return loss.mean(dim=(2, 3)).cpu().numpy()
@@ -277,20 +310,10 @@ class StepEngine:
 
     def domain_loss(self) -> np.ndarray:
         """Mean BCE over every pixel of the target, per seed: float64 [seeds]."""
-        if not hasattr(self, "_domain"):
-            chunk = min(self.n_pixels, DOMAIN_CHUNK)
-            bounds = [(a, min(a + chunk, self.n_pixels)) for a in range(0, self.n_pixels, chunk)]
-            sizes = {b - a for a, b in bounds}
-            spaces = {m: Workspace(self.sizes, self.seeds, m, self.device) for m in sizes}
-            logits = {m: torch.empty(self.seeds, m, 1, device=self.device) for m in sizes}
-            self._domain = (bounds, spaces, logits)
-        bounds, spaces, logits = self._domain
         total = torch.zeros(self.seeds, dtype=torch.float64, device=self.device)
-        for a, b in bounds:
-            m, rows = b - a, self.table[a:b]
-            self._forward(spaces[m], rows[:, :3].expand(self.seeds, m, 3), logits[m])
-            loss = F.binary_cross_entropy_with_logits(
-                logits[m], rows[:, 3:4].expand(self.seeds, m, 1), reduction="none")
+        for chunk in self.chunks:
+            self._forward(chunk.ws, chunk.inputs, chunk.logits)
+            loss = F.binary_cross_entropy_with_logits(chunk.logits, chunk.targets, reduction="none")
             total += loss.sum(dim=(1, 2), dtype=torch.float64)
         return (total / self.n_pixels).cpu().numpy()
 
