@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
+
+import numpy as np
 
 from ginn_gl import __version__
 from ginn_gl.errors import UserError
@@ -133,6 +136,102 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- render --------------------------------------------------------------------------------------
+
+MAX_RENDER_SIZE = 8192
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width_text, sep, height_text = text.lower().partition("x")
+    try:
+        width = int(width_text)
+        height = int(height_text) if sep else width
+    except ValueError:
+        raise UserError(f"--size {text!r} is not N or WxH; use e.g. --size 800 or --size 1920x1080") from None
+    if not (1 <= width <= MAX_RENDER_SIZE and 1 <= height <= MAX_RENDER_SIZE):
+        raise UserError(f"--size {text!r} is out of range; use 1 to {MAX_RENDER_SIZE} pixels a side")
+    return width, height
+
+
+def parse_domain(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise UserError(f"--domain {text!r} is not four numbers X0,Y0,X1,Y1; use e.g. "
+                        "--domain 0,0,1,1 (the data domain) or -0.5,-0.5,1.5,1.5")
+    x0, y0, x1, y1 = values
+    if not (x1 > x0 and y1 > y0):
+        raise UserError(f"--domain {text!r} is empty; X1 must exceed X0 and Y1 exceed Y0")
+    return values  # type: ignore[return-value]
+
+
+def positive_float(option: str, value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"{option} {value} must be a positive number of pixels")
+    return value
+
+
+def pick_snapshot(run, snapshot: int | None, step: int | None) -> int:
+    """Index of the snapshot to show: by index (negative from the end) or by its step."""
+    count = len(run)
+    if step is not None:
+        matches = np.flatnonzero(run.steps == step)
+        if not len(matches):
+            i = int(np.searchsorted(run.steps, step))
+            near = ", ".join(str(int(s)) for s in run.steps[max(0, i - 1):i + 1])
+            raise UserError(f"--step {step} was not recorded in {run.path}; the nearest recorded "
+                            f"steps are {near} (see `ginn-gl info`)")
+        return int(matches[0])
+    index = -1 if snapshot is None else snapshot
+    if not -count <= index < count:
+        raise UserError(f"--snapshot {index} is out of range; {run.path} holds {count} snapshots "
+                        f"(0..{count - 1}, or -1 for the last)")
+    return index % count
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from ginn_gl.gl import headless_context
+    from ginn_gl.renderer import NetworkRenderer, ViewOptions, render_image
+    from ginn_gl.runfile import load_run
+    from ginn_gl.selection import parse_neuron_spec
+
+    if args.snapshot is not None and args.step is not None:
+        raise UserError("give --snapshot or --step, not both")
+    run = load_run(args.run)
+    index = pick_snapshot(run, args.snapshot, args.step)
+    size = parse_size(args.size)
+    options = ViewOptions(view=args.view, line_width=positive_float("--line-width", args.line_width),
+                          output_boundary=args.output_boundary,
+                          domain=parse_domain(args.domain) if args.domain else (0.0, 0.0, 1.0, 1.0))
+    shown = parse_neuron_spec(args.neurons, run.layers)
+    highlighted = None
+    if args.highlight:
+        single = parse_neuron_spec(args.highlight, run.layers)
+        if single.sum() != 1:
+            raise UserError(f"--highlight {args.highlight!r} must name one neuron, as L:I")
+        highlighted = int(np.flatnonzero(single)[0])
+        shown[highlighted] = True
+    ctx = headless_context()
+    renderer = NetworkRenderer(ctx, run.layers, run.activation)
+    renderer.set_weights(run.weights[index])
+    renderer.set_target(run.target)
+    renderer.set_neurons(shown, highlighted)
+    pixels = render_image(ctx, renderer, size, options)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Image.fromarray(pixels[..., :3]).save(out)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot write {out} ({exc}); give a writable path ending in .png") from None
+    print(f"wrote {out}: {size[0]}x{size[1]}, {args.view} view of step {int(run.steps[index]):,} "
+          f"(snapshot {index} of {len(run)}), {int(shown.sum())} of {len(shown)} neuron lines")
+    return 0
+
+
 # ---- info, images --------------------------------------------------------------------------------
 
 def run_summary(run) -> dict:
@@ -224,14 +323,55 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print it as JSON")
     info.set_defaults(func=cmd_info)
 
+    render = sub.add_parser("render", help="draw a snapshot of a run to a PNG, without a display",
+                            description="Draw one snapshot of a run file to a PNG: the network "
+                                        "evaluated per pixel on the GPU (EGL, no display needed), "
+                                        "with each selected neuron's zero-crossing as a line.")
+    render.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    render.add_argument("--out", required=True, metavar="FILE.png", help="the PNG to write")
+    render.add_argument("--snapshot", type=int, metavar="K",
+                        help="snapshot index, negative from the end (default -1, the last)")
+    render.add_argument("--step", type=int, metavar="N", help="the snapshot recorded at step N")
+    render.add_argument("--size", default="800", metavar="N|WxH",
+                        help="image size in pixels (default 800); at the run's resolution and the "
+                             "default domain, pixels line up with the target's")
+    render.add_argument("--view", choices=("prediction", "target", "error"), default="prediction",
+                        help="background: the prediction (grey = p), the target, or where the "
+                             "prediction is wrong (orange: false white, blue: false black)")
+    render.add_argument("--neurons", default="all", metavar="SPEC",
+                        help="lines to draw: all, none, or L:I and L:* items (layer from 1, neuron "
+                             "from 0), e.g. 1:*,2:3 (default all)")
+    render.add_argument("--highlight", metavar="L:I", help="draw this neuron's line thicker")
+    render.add_argument("--line-width", type=float, default=1.5, metavar="PX",
+                        help="line width in pixels at any zoom (default 1.5)")
+    render.add_argument("--output-boundary", action="store_true",
+                        help="also draw the output's decision boundary (p = 0.5) in white")
+    render.add_argument("--domain", metavar="X0,Y0,X1,Y1",
+                        help="the rectangle of the input plane shown, y downwards (default "
+                             "0,0,1,1); it may reach outside the data domain, which is dimmed")
+    render.set_defaults(func=cmd_render)
+
     images = sub.add_parser("images", help="list the built-in targets",
                             description="List the built-in target images.")
     images.set_defaults(func=cmd_images)
     return parser
 
 
+def join_negative_values(argv: list[str], options=("--domain",)) -> list[str]:
+    """`--domain -0.5,...` -> `--domain=-0.5,...`: argparse would take the value for an option."""
+    joined, i = [], 0
+    while i < len(argv):
+        if argv[i] in options and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            joined.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -16,3 +16,19 @@ def run_cli(*args, timeout=300, **kwargs):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def gl_context():
+    """A real OpenGL context through EGL; in CI its absence fails the test instead of skipping."""
+    from ginn_gl.errors import UserError
+    from ginn_gl.gl import headless_context
+
+    try:
+        ctx = headless_context()
+    except UserError as exc:
+        if IN_CI:
+            pytest.fail(f"CI must provide OpenGL through EGL: {exc}")
+        pytest.skip(f"no OpenGL through EGL here: {exc}")
+    yield ctx
+    ctx.release()

@@ -1,0 +1,257 @@
+"""The network view: the whole MLP evaluated per pixel in one fragment-shader pass.
+
+Takes plain numpy arrays (a snapshot's flat parameters, the target, a neuron mask) and draws into
+whatever framebuffer is bound: a window's or an offscreen one from an EGL context. Weights go to
+the GPU as one texture upload per snapshot change; the neuron mask is a tiny texture, so toggling
+neurons per frame costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import moderngl
+import numpy as np
+
+from ginn_gl.glsl import load_program
+from ginn_gl.network import LEAKY_SLOPE, layer_slices
+from ginn_gl.palette import neuron_colours
+from ginn_gl.selection import hidden_count
+
+VIEWS = ("prediction", "target", "error")
+WEIGHTS_ROW = 1024  # texels per row of the weight texture
+UNROLL_TILES = 64  # networks up to this many 4x4 weight tiles get fully unrolled shader code
+DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class WeightLayout:
+    """Where each layer's weights and biases sit in the RGBA32F weight texture."""
+
+    in4: list[int]  # input width in vec4s (each weight row is zero-padded to this)
+    out: list[int]
+    w_offset: list[int]  # first texel of the layer's weight rows
+    b_offset: list[int]  # first texel of its biases, 4 per texel
+    texels: int
+
+    @property
+    def tiles(self) -> int:
+        return sum(i * -(-o // 4) for i, o in zip(self.in4, self.out))
+
+    @classmethod
+    def for_sizes(cls, sizes: list[int]) -> "WeightLayout":
+        in4, out, w_offset, b_offset = [], [], [], []
+        texel = 0
+        for layer in layer_slices(sizes):
+            in4.append(-(-layer.n_in // 4))
+            out.append(layer.n_out)
+            w_offset.append(texel)
+            texel += 4 * -(-layer.n_out // 4) * in4[-1]  # 4x4 tiles, a texel per tile row
+            b_offset.append(texel)
+            texel += -(-layer.n_out // 4)
+        return cls(in4, out, w_offset, b_offset, texel)
+
+    def pack(self, flat: np.ndarray, sizes: list[int]) -> np.ndarray:
+        """Flat run-layout parameters -> float32 [texels, 4]: zero-padded 4x4 tiles, then biases."""
+        packed = np.zeros((self.texels, 4), dtype=np.float32)
+        for i, layer in enumerate(layer_slices(sizes)):
+            out4, in4 = -(-layer.n_out // 4), self.in4[i]
+            padded = np.zeros((out4 * 4, in4 * 4), dtype=np.float32)
+            padded[:layer.n_out, :layer.n_in] = flat[layer.weight].reshape(layer.n_out, layer.n_in)
+            tiles = padded.reshape(out4, 4, in4, 4).transpose(0, 2, 1, 3)  # [k4, j4, row, col]
+            packed[self.w_offset[i]:self.b_offset[i]] = tiles.reshape(-1, 4)
+            biases = np.zeros(out4 * 4, dtype=np.float32)
+            biases[:layer.n_out] = flat[layer.bias]
+            packed[self.b_offset[i]:self.b_offset[i] + out4] = biases.reshape(-1, 4)
+        return packed
+
+
+@dataclass
+class ViewOptions:
+    view: str = "prediction"
+    domain: tuple[float, float, float, float] = DEFAULT_DOMAIN  # x0, y0 (top left), x1, y1
+    line_width: float = 1.5  # pixels
+    highlight_width: float = 4.0
+    output_boundary: bool = False
+    output_width: float = 2.0
+
+
+class NetworkRenderer:
+    """Draws one network architecture; `set_*` upload inputs, `draw` renders a frame.
+
+    Weights live in a uniform block when they fit (cheaper to read than a texture, notably on
+    llvmpipe), else in an RGBA32F texture; neuron colours and on/off states in a uniform block.
+    """
+
+    def __init__(self, ctx: moderngl.Context, sizes: list[int], activation: str):
+        self.ctx = ctx
+        self.sizes = list(sizes)
+        self.layout = WeightLayout.for_sizes(self.sizes)
+        lay = self.layout
+        widest = max(-(-width // 4) for width in self.sizes)
+        first_neuron = [int(n) for n in np.concatenate([[0], np.cumsum(lay.out)])[:-1]]
+        count = len(lay.out)
+        self.unrolled = lay.tiles <= UNROLL_TILES
+        if self.unrolled:
+            calls = [f"dense_layer({lay.in4[i]}, {lay.out[i]}, {lay.w_offset[i]}, {lay.b_offset[i]}, "
+                     f"{first_neuron[i]}, {'true' if i == count - 1 else 'false'});" for i in range(count)]
+            layers = " ".join(calls)
+        else:
+            layers = ("for (int l = 0; l < N_LAYERS; ++l) dense_layer(LAYER_IN4[l], LAYER_OUT[l], "
+                      "W_OFFSET[l], B_OFFSET[l], FIRST_NEURON[l], l == N_LAYERS - 1);")
+        defines = {
+            "N_LAYERS": count,
+            "N_HIDDEN": max(1, hidden_count(self.sizes)),
+            "MAX_W4": widest,
+            "LAYER_IN4_LIST": ", ".join(map(str, lay.in4)),
+            "LAYER_OUT_LIST": ", ".join(map(str, lay.out)),
+            "W_OFFSET_LIST": ", ".join(map(str, lay.w_offset)),
+            "B_OFFSET_LIST": ", ".join(map(str, lay.b_offset)),
+            "FIRST_NEURON_LIST": ", ".join(map(str, first_neuron)),
+            "NETWORK_LAYERS": layers,
+            "SLOPE": f"{0.0 if activation == 'relu' else LEAKY_SLOPE:.6f}",
+            "WEIGHTS_ROW": WEIGHTS_ROW,
+        }
+        self.use_ubo = lay.texels * 16 <= min(ctx.info["GL_MAX_UNIFORM_BLOCK_SIZE"], 1 << 16)
+        if self.use_ubo:
+            defines["WEIGHTS_UBO"] = lay.texels
+        self.program = load_program(ctx, "network.glsl", defines)
+        rows = -(-lay.texels // WEIGHTS_ROW)
+        self._weights_host = np.zeros((lay.texels if self.use_ubo else rows * WEIGHTS_ROW, 4),
+                                      dtype=np.float32)
+        if self.use_ubo:
+            self.weights = ctx.buffer(reserve=self._weights_host.nbytes)
+        else:
+            self.weights = ctx.texture((WEIGHTS_ROW, rows), 4, dtype="f4")
+        self.n_hidden = hidden_count(self.sizes)
+        self.neurons = ctx.buffer(reserve=max(1, self.n_hidden) * 16)
+        self.colours = np.concatenate(neuron_colours(self.sizes)).astype(np.float32)
+        self.target = ctx.texture((1, 1), 1, data=b"\x00")
+        textures = (self.target,) if self.use_ubo else (self.weights, self.target)
+        for texture in textures:
+            texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        triangle = np.array([-1.0, -1.0, 3.0, -1.0, -1.0, 3.0], dtype=np.float32)
+        self.vbo = ctx.buffer(triangle.tobytes())
+        self.vao = ctx.vertex_array(self.program, [(self.vbo, "2f", "in_position")])
+        self.weights_key: object = None
+        self._neuron_state: bytes | None = None
+        self.uploads = 0  # weight uploads so far: the window asserts one per snapshot change
+        self.set_neurons(np.ones(self.n_hidden, dtype=bool))
+
+    # ---- inputs ------------------------------------------------------------------------------------
+
+    def set_weights(self, flat: np.ndarray, key: object = None) -> bool:
+        """Upload a snapshot's parameters unless `key` says they are already there."""
+        if key is not None and key == self.weights_key:
+            return False
+        packed = self.layout.pack(np.asarray(flat, dtype=np.float32), self.sizes)
+        self._weights_host[:len(packed)] = packed
+        self.weights.write(self._weights_host.tobytes())
+        self.weights_key = key
+        self.uploads += 1
+        return True
+
+    def set_target(self, pixels: np.ndarray) -> None:
+        """The run's 0/1 target, row 0 = top (sampled nearest-neighbour)."""
+        height, width = pixels.shape
+        data = (np.ascontiguousarray(pixels, dtype=np.uint8) * 255).tobytes()
+        if self.target.size != (width, height):
+            self.target.release()
+            self.target = self.ctx.texture((width, height), 1, data=data, alignment=1)
+            self.target.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        else:
+            self.target.write(data, alignment=1)
+
+    def set_neurons(self, shown: np.ndarray, highlighted: int | None = None) -> None:
+        """Which hidden neurons draw their line (bool per neuron) and which one is drawn thicker."""
+        state = np.zeros((max(1, self.n_hidden), 4), dtype=np.float32)
+        state[:self.n_hidden, :3] = self.colours
+        state[:self.n_hidden, 3] = np.asarray(shown, dtype=bool)
+        if highlighted is not None and 0 <= highlighted < self.n_hidden:
+            state[highlighted, 3] = 2.0
+        data = state.tobytes()
+        if data != self._neuron_state:  # toggles change a few bytes; skip the upload otherwise
+            self.neurons.write(data)
+            self._neuron_state = data
+
+    # ---- drawing ---------------------------------------------------------------------------------
+
+    def uniforms(self, viewport: tuple[int, int, int, int], options: ViewOptions) -> dict[str, object]:
+        values = {
+            "u_target": 2,
+            "u_domain": tuple(float(v) for v in options.domain),
+            "u_viewport": tuple(float(v) for v in viewport),
+            "u_view": VIEWS.index(options.view),
+            "u_line_width": float(options.line_width),
+            "u_highlight_width": float(options.highlight_width),
+            "u_output_width": float(options.output_width) if options.output_boundary else 0.0,
+        }
+        if not self.use_ubo:
+            values["u_weights"] = 0
+        return values
+
+    def draw(self, viewport: tuple[int, int, int, int], options: ViewOptions) -> None:
+        """Render into the bound framebuffer's `viewport` (x, y from the bottom left, w, h)."""
+        values = self.uniforms(viewport, options)
+        active = {name for name in self.program if isinstance(self.program[name], moderngl.Uniform)}
+        missing = active - values.keys()
+        if missing:  # every uniform the shader reads must be set each frame
+            raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
+        for name in active:
+            self.program[name].value = values[name]
+        if self.use_ubo:
+            self.program["Weights"].binding = 0
+            self.weights.bind_to_uniform_block(0)
+        else:
+            self.weights.use(0)
+        self.program["Neurons"].binding = 1
+        self.neurons.bind_to_uniform_block(1)
+        self.target.use(2)
+        self.ctx.viewport = viewport
+        self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
+        self.vao.render(moderngl.TRIANGLES, vertices=3)
+
+    def release(self) -> None:
+        for resource in (self.vao, self.vbo, self.weights, self.neurons, self.target, self.program):
+            resource.release()
+
+
+class OffscreenTarget:
+    """A framebuffer to render into without a window: 8-bit RGBA (PNG) or 32-bit float (tests)."""
+
+    def __init__(self, ctx: moderngl.Context, width: int, height: int, dtype: str = "f1"):
+        self.ctx = ctx
+        self.size = (width, height)
+        self.texture = ctx.texture((width, height), 4, dtype=dtype)
+        self.fbo = ctx.framebuffer(color_attachments=[self.texture])
+        self.dtype = dtype
+
+    def __enter__(self) -> "OffscreenTarget":
+        self.fbo.use()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.ctx.screen.use() if self.ctx.screen is not None else None
+
+    def read(self) -> np.ndarray:
+        """The pixels as [height, width, 4], row 0 = top (uint8 or float32)."""
+        dtype = np.uint8 if self.dtype == "f1" else np.float32
+        raw = self.fbo.read(components=4, dtype=self.dtype, alignment=1)
+        width, height = self.size
+        return np.frombuffer(raw, dtype=dtype).reshape(height, width, 4)[::-1].copy()
+
+    def release(self) -> None:
+        self.fbo.release()
+        self.texture.release()
+
+
+def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[int, int],
+                 options: ViewOptions, dtype: str = "f1") -> np.ndarray:
+    """Render one frame offscreen and return it as [height, width, 4] (row 0 = top)."""
+    target = OffscreenTarget(ctx, *size, dtype=dtype)
+    try:
+        with target:
+            renderer.draw((0, 0, *size), options)
+        return target.read()
+    finally:
+        target.release()

@@ -1,0 +1,83 @@
+"""`ginn-gl render`: a run file to a PNG with no display."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ginn_gl.network import evaluate, grid_points
+from ginn_gl.runfile import load_run
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    from tests.conftest import run_cli
+
+    path = tmp_path_factory.mktemp("render") / "run.npz"
+    result = run_cli("train", "--image", "rings", "--resolution", "40", "--steps", "1500", "--lr", "1e-2",
+                     "--out", path)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_prediction_png_is_round_255_p_at_the_runs_resolution(cli, run_file, tmp_path, gl_context):
+    out = tmp_path / "p.png"
+    result = cli("render", run_file, "--out", out, "--size", "40", "--neurons", "none", "--snapshot", "-1")
+    assert result.returncode == 0, result.stderr
+    image = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    run = load_run(run_file)
+    p = evaluate(run.weights[-1], run.layers, run.activation, grid_points(40, 40)).probability.reshape(40, 40)
+    assert image.shape == (40, 40, 3)
+    assert np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2])
+    assert np.abs(image[..., 0] - 255 * p).max() <= 1.0
+    assert np.mean(image[..., 0] == np.round(255 * p)) > 0.999
+
+
+def test_target_view_and_step_selection(cli, run_file, tmp_path, gl_context):
+    run = load_run(run_file)
+    out = tmp_path / "t.png"
+    step = int(run.steps[10])
+    result = cli("render", run_file, "--out", out, "--size", "40", "--view", "target", "--neurons", "none",
+                 "--step", step)
+    assert result.returncode == 0, result.stderr
+    assert f"step {step}" in result.stdout
+    image = np.asarray(Image.open(out).convert("L"))
+    assert np.array_equal(image, run.target * 255)
+
+
+def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
+    plain, lines = tmp_path / "plain.png", tmp_path / "lines.png"
+    args = ["--size", "120x90", "--domain", "-0.5,-0.25,1.5,1.25"]
+    assert cli("render", run_file, "--out", plain, "--neurons", "none", *args).returncode == 0
+    result = cli("render", run_file, "--out", lines, "--neurons", "1:*,2:3", "--highlight", "3:0",
+                 "--output-boundary", "--line-width", "2", *args)
+    assert result.returncode == 0, result.stderr
+    a, b = np.asarray(Image.open(plain)), np.asarray(Image.open(lines))
+    assert a.shape == b.shape == (90, 120, 3)
+    assert 0.02 < np.mean(np.any(a != b, axis=2)) < 0.9
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--neurons", "4:0"], ["layer 4 does not exist"]),
+    (["--neurons", "1:16"], ["layer 1 has neurons 0..15"]),
+    (["--neurons", "x"], ["not L:I"]),
+    (["--size", "big"], ["--size"]),
+    (["--domain", "0,0,1"], ["--domain"]),
+    (["--snapshot", "99999"], ["--snapshot", "out of range"]),
+    (["--step", "123456789"], ["--step", "not recorded"]),
+    (["--line-width", "0"], ["--line-width"]),
+    (["--highlight", "1:*"], ["--highlight"]),
+])
+def test_bad_render_input(cli, run_file, tmp_path, args, words):
+    from tests.test_cli import one_line_error
+
+    one_line_error(cli("render", run_file, "--out", tmp_path / "x.png", *args), *words)
+
+
+def test_missing_run_and_no_gl(cli, run_file, tmp_path):
+    from tests.test_cli import one_line_error
+
+    one_line_error(cli("render", tmp_path / "none.npz", "--out", tmp_path / "x.png"), "not found")
+    env = {**os.environ, "__EGL_VENDOR_LIBRARY_FILENAMES": str(tmp_path / "no-vendor.json")}
+    one_line_error(cli("render", run_file, "--out", tmp_path / "x.png", env=env), "no OpenGL", "EGL")
