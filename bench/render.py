@@ -92,7 +92,7 @@ def main() -> None:
         target = OffscreenTarget(ctx, width, height)
         options = ViewOptions()
 
-        def gl_frame():
+        def gl_frame(target=target, width=width, height=height, options=options):
             with target:
                 renderer.draw((0, 0, width, height), options)
             ctx.finish()
@@ -104,7 +104,7 @@ def main() -> None:
         # A software rasteriser's timer query does not time the shading; show it for GPUs only.
         gpu_ms = "n/a (CPU)" if software else f"{query.elapsed / 1e6:.3f}"
         points = torch.from_numpy(grid_points(height, width).astype(np.float32))
-        cpu_ms = time_it(lambda: cpu_frame(module, colours, points, width, height), args.repeats)
+        cpu_ms = time_it(lambda p=points, w=width, h=height: cpu_frame(module, colours, p, w, h), args.repeats)
         target.release()
         print(f"| {width}x{height} | {shader_ms:.1f} | {gpu_ms} | {cpu_ms:.1f} | "
               f"{cpu_ms / shader_ms:.2f}x |", flush=True)

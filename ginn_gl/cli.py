@@ -20,7 +20,6 @@ from ginn_gl import __version__
 from ginn_gl.errors import UserError
 
 PROG = "ginn-gl"
-SUBCOMMANDS = ("live", "train", "replay", "render", "info", "images")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -133,6 +132,56 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{PROG}: interrupted at step {trainer.step:,}; what was recorded is saved",
               file=sys.stderr)
         return 130
+    return 0
+
+
+# ---- the window -----------------------------------------------------------------------------------
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from ginn_gl.config import config_from_args
+    from ginn_gl.targets import load_target
+
+    config = config_from_args(args, allow_many_seeds=False)
+    if not (1.0 <= args.fps <= 1000.0):
+        raise UserError(f"--fps {args.fps} is out of range; use 1 to 1000")
+    save = None if args.no_save else Path(args.save) if args.save else default_run_path(config.image, config.seed)
+    target = load_target(config.image, config.resolution)
+    from ginn_gl.app import App, live_session  # imports imgui and glfw: only for the window
+
+    session = live_session(config, target)
+    app = App(session, title=f"ginn-gl: {image_label(config.image)}, seed {config.seed}", save_path=save,
+              fps=args.fps)
+    try:
+        session.trainer.start()  # once the window is open: no display means no training either
+        where = "not saved" if save is None else f"saved to {save}"
+        print(f"training seed {config.seed} on {image_label(config.image)} ({session.device}); close the "
+              f"window, press Esc or Q, or Ctrl+C here to stop: the run is {where}", flush=True)
+        app.run()
+    finally:
+        trainer = app.session.trainer
+        saved = app.close()  # stops the worker and saves, whatever ended the loop
+    for path in saved:
+        print(f"saved {path}: {trainer.step:,} steps, {len(trainer.histories[0])} snapshots")
+    if trainer.state == "diverged":
+        print(f"{PROG}: {trainer.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from ginn_gl.runfile import load_run
+
+    if not (1.0 <= args.fps <= 1000.0):
+        raise UserError(f"--fps {args.fps} is out of range; use 1 to 1000")
+    run = load_run(args.run)
+    from ginn_gl.app import App, replay_session
+
+    app = App(replay_session(run), title=f"ginn-gl replay: {Path(args.run).name}", fps=args.fps)
+    print(f"replaying {args.run} ({len(run)} snapshots); close the window or press Esc or Q to quit",
+          flush=True)
+    try:
+        app.run()
+    finally:
+        app.close()
     return 0
 
 
@@ -302,9 +351,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = OneLineParser(prog=PROG, description=DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                           epilog="Run `ginn-gl COMMAND --help` for each command's options.")
+                           epilog="With no COMMAND, `ginn-gl [options]` opens the window: it is "
+                                  "`ginn-gl live [options]` (see `ginn-gl live --help`), e.g. "
+                                  "`ginn-gl --seed 2`. Run `ginn-gl COMMAND --help` for each command's "
+                                  "options.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    live = sub.add_parser("live", help="the window: train and watch (the default command)",
+                          description="Open the window and train at once: the view shows the network's "
+                                      "prediction and every neuron's boundary as it learns; the panel holds "
+                                      "the loss plot, the history slider, neuron toggles and the network "
+                                      "diagram (F1 lists the keys). On close the run is saved.")
+    add_training_arguments(live)
+    saving = live.add_mutually_exclusive_group()
+    saving.add_argument("--save", metavar="PATH",
+                        help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz)")
+    saving.add_argument("--no-save", action="store_true", help="do not save the run on close")
+    live.add_argument("--fps", type=float, default=60.0, help="frame limit (default 60)")
+    live.set_defaults(func=cmd_live)
+
+    replay = sub.add_parser("replay", help="the window on a recorded run, no training",
+                            description="Open the window on a recorded run file to scrub and play its "
+                                        "history; nothing is trained.")
+    replay.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    replay.add_argument("--fps", type=float, default=60.0, help="frame limit (default 60)")
+    replay.set_defaults(func=cmd_replay)
 
     train = sub.add_parser("train", help="train headlessly with a progress bar; write a run file",
                            description="Train headlessly with a progress bar and write the run "
@@ -372,12 +444,11 @@ def join_negative_values(argv: list[str], options=("--domain",)) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["live", *argv]  # `ginn-gl --seed 2` is the window
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 0
         return args.func(args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -39,7 +39,7 @@ class TrainConfig:
     def sizes(self) -> list[int]:
         return [2, *self.layers, 1]
 
-    def with_seed(self, seed: int) -> "TrainConfig":
+    def with_seed(self, seed: int) -> TrainConfig:
         return replace(self, seeds=(seed,))
 
     def as_meta(self) -> dict:

@@ -35,7 +35,7 @@ class Chunk:
     targets: torch.Tensor  # [seeds, m, 1]
     scaled: torch.Tensor  # [seeds, m, 1]: -target / rows
     logits: torch.Tensor  # [seeds, m, 1]
-    ws: "Workspace"
+    ws: Workspace
 
 
 class Workspace:

@@ -196,6 +196,12 @@ class History:
                 return None
         return self.get(-1)
 
+    def step_at(self, index: int) -> int:
+        with self.lock:
+            if not -self._n <= index < self._n:
+                raise IndexError(f"snapshot {index} out of range ({self._n} recorded)")
+            return int(self._steps[index % self._n])
+
     def latest_step(self) -> int:
         with self.lock:
             return int(self._steps[self._n - 1]) if self._n else -1
@@ -222,7 +228,7 @@ class History:
 
     @classmethod
     def from_arrays(cls, steps: np.ndarray, weights: np.ndarray, losses: np.ndarray,
-                    max_bytes: int | None = None) -> "History":
+                    max_bytes: int | None = None) -> History:
         """A history holding a recorded run (replay); its budget fits the run."""
         n, p = weights.shape
         row_bytes = p * 4 + 8 + 4

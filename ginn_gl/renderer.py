@@ -39,7 +39,7 @@ class WeightLayout:
         return sum(i * -(-o // 4) for i, o in zip(self.in4, self.out))
 
     @classmethod
-    def for_sizes(cls, sizes: list[int]) -> "WeightLayout":
+    def for_sizes(cls, sizes: list[int]) -> WeightLayout:
         in4, out, w_offset, b_offset = [], [], [], []
         texel = 0
         for layer in layer_slices(sizes):
@@ -226,7 +226,7 @@ class OffscreenTarget:
         self.fbo = ctx.framebuffer(color_attachments=[self.texture])
         self.dtype = dtype
 
-    def __enter__(self) -> "OffscreenTarget":
+    def __enter__(self) -> OffscreenTarget:
         self.fbo.use()
         return self
 

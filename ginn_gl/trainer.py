@@ -85,7 +85,7 @@ class Trainer:
 
     # ---- control (any thread) -------------------------------------------------------------
 
-    def start(self) -> "Trainer":
+    def start(self) -> Trainer:
         if self._thread is not None:
             raise RuntimeError("a Trainer starts once; make a new one to train again")
         self.state = "running"

@@ -32,3 +32,33 @@ def gl_context():
         pytest.skip(f"no OpenGL through EGL here: {exc}")
     yield ctx
     ctx.release()
+
+
+@pytest.fixture(scope="session")
+def display():
+    """An X display for the window tests: the one we have, or an Xvfb of our own."""
+    import shutil
+
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    if not shutil.which("Xvfb"):
+        if IN_CI:
+            pytest.fail("CI must provide Xvfb for the window tests (Debian package xvfb)")
+        pytest.skip("no display and no Xvfb")
+    read, write = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x900x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    number = b""
+    while not number.endswith(b"\n"):
+        chunk = os.read(read, 1)
+        if not chunk:
+            pytest.fail("Xvfb did not start")
+        number += chunk
+    os.close(read)
+    os.environ["DISPLAY"] = f":{number.decode().strip()}"
+    yield os.environ["DISPLAY"]
+    del os.environ["DISPLAY"]
+    proc.terminate()
+    proc.wait(timeout=10)

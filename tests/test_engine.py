@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ginn_gl.engine import EngineSpec, StepEngine
-from ginn_gl.model import init_parameters, load_flat, module_flat, reference_module
+from ginn_gl.model import load_flat, module_flat, reference_module
 from ginn_gl.schedule import learning_rates
 from ginn_gl.targets import load_target
 

@@ -25,7 +25,7 @@ def params_for(sizes, seed=0, scale=1.0):
     return init_parameters(sizes, torch.Generator().manual_seed(seed)).numpy() * scale
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def trained(hidden, activation, steps=1500, image="rings"):
     """A briefly trained network: boundaries of every layer cross the picture."""
     sizes = layer_sizes(list(hidden))

@@ -1,0 +1,224 @@
+"""The real window under Xvfb, driven through its own key handling; pixels read back from it."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ginn_gl.config import TrainConfig
+from ginn_gl.network import evaluate, grid_points
+from ginn_gl.runfile import load_run
+from ginn_gl.targets import load_target
+
+CONFIG = TrainConfig(image="circle", resolution=64, steps=1500, lr=1e-2, seeds=(2,))
+SIZE = (980, 560)  # the view is a square of 510 px beside the 470 px panel
+
+
+@pytest.fixture
+def live_app(display, tmp_path):
+    from ginn_gl.app import App, live_session
+
+    session = live_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
+    app = App(session, title="test", save_path=tmp_path / "run.npz", size=SIZE)
+    session.trainer.start()
+    session.trainer.join(timeout=60)  # let it finish: the history is then fixed
+    yield app
+    if app.window is not None:
+        app.close()
+
+
+def press(app, key, shift=False):
+    from imgui_bundle import imgui
+
+    io = imgui.get_io()
+    if shift:  # as the GLFW backend reports it: the key and the modifier
+        io.add_key_event(imgui.Key.left_shift, True)
+        io.add_key_event(imgui.Key.mod_shift, True)
+    io.add_key_event(key, True)
+    app.frame()
+    io.add_key_event(key, False)
+    if shift:
+        io.add_key_event(imgui.Key.left_shift, False)
+        io.add_key_event(imgui.Key.mod_shift, False)
+    app.frame()
+
+
+def view(app):
+    app.frame(capture=True)
+    return app.captured.astype(int)
+
+
+def prediction(weights, side):
+    p = evaluate(weights, CONFIG.sizes, CONFIG.activation, grid_points(side, side)).probability
+    return (255 * p).reshape(side, side)
+
+
+def test_view_target_toggles_slider_and_close(live_app, tmp_path):
+    from imgui_bundle import imgui
+
+    app = live_app
+    history = app.session.history
+    app.settings.output_boundary = False  # the checkbox: the p = 0.5 line off, to compare pixels
+    press(app, imgui.Key.n)  # no neuron lines
+    pixels = view(app)
+    side = pixels.shape[0]
+    assert side == app.view_rect[2] > 400
+    last = history.get(-1)
+    expected = prediction(last.weights, side)
+    assert np.abs(pixels[..., 0] - expected).max() <= 1.0, "the view shows the newest prediction"
+    assert np.array_equal(pixels[..., 0], pixels[..., 2])
+
+    press(app, imgui.Key.t)
+    target = load_target(CONFIG.image, CONFIG.resolution).pixels
+    rows = (np.arange(side) + 0.5) * CONFIG.resolution // side
+    expected_target = target[rows.astype(int)][:, rows.astype(int)] * 255
+    assert np.array_equal(view(app)[..., 0], expected_target), "T shows the target"
+    press(app, imgui.Key.t)
+    assert np.abs(view(app)[..., 0] - expected).max() <= 1.0, "T again: the prediction"
+
+    # Click the button of layer 1, neuron 4: its line appears, nothing else in the view changes.
+    before = view(app)
+    x0, y0, x1, y1 = app.panel.button_rects[4]
+    io = imgui.get_io()
+    io.add_mouse_pos_event((x0 + x1) / 2, (y0 + y1) / 2)
+    app.frame()
+    io.add_mouse_button_event(0, True)
+    app.frame()
+    io.add_mouse_button_event(0, False)
+    app.frame()
+    io.add_mouse_pos_event(5.0, 5.0)  # away from the button: no highlight
+    app.frame()
+    assert app.settings.shown.tolist() == [False] * 4 + [True] + [False] * 43
+    after = view(app)
+    changed = np.any(after != before, axis=2)
+    ev = evaluate(last.weights, CONFIG.sizes, CONFIG.activation, grid_points(side, side), gradients=True)
+    z, grad = ev.hidden[0][:, 4], ev.hidden_grad[0][:, 4, :] / side
+    distance = (np.abs(z) / np.linalg.norm(grad, axis=1)).reshape(side, side)  # pixels to the line
+    assert changed.sum() > side, "the line is drawn"
+    assert distance[changed].max() < 1.5, "pixels change along the line and nowhere else"
+    assert changed[distance < 0.5].mean() > 0.99
+
+    # Home: the first snapshot, the initial network; Right: the next one.
+    press(app, imgui.Key.n)
+    press(app, imgui.Key.home)
+    assert app.settings.current_index(history) == 0
+    first = history.get(0)
+    assert np.abs(view(app)[..., 0] - prediction(first.weights, side)).max() <= 1.0
+    press(app, imgui.Key.right_arrow)
+    assert app.settings.current_index(history) == 1 and not app.settings.follow_live
+    assert np.abs(view(app)[..., 0] - prediction(history.get(1).weights, side)).max() <= 1.0
+    press(app, imgui.Key.end)
+    assert app.settings.follow_live
+
+    press(app, imgui.Key.escape)
+    assert app.close_requested
+    saved = app.close()
+    assert saved == [tmp_path / "run.npz"]
+    run = load_run(saved[0])
+    assert run.steps[-1] == CONFIG.steps and np.array_equal(run.weights[-1], last.weights)
+    assert not [t for t in threading.enumerate() if t.name == "ginn-gl-trainer"], "no worker left"
+
+
+def test_keys_help_speed_layers_and_screenshot(live_app, tmp_path, monkeypatch):
+    from imgui_bundle import imgui
+
+    app = live_app
+    monkeypatch.chdir(tmp_path)
+    press(app, imgui.Key.f1)
+    assert app.settings.show_help
+    press(app, imgui.Key.slash, shift=True)  # ?
+    assert not app.settings.show_help
+    speed = app.settings.speed
+    press(app, imgui.Key.equal)
+    press(app, imgui.Key.keypad_add)
+    assert app.settings.speed == pytest.approx(speed * 2.25)
+    press(app, imgui.Key.minus)
+    assert app.settings.speed == pytest.approx(speed * 1.5)
+    press(app, imgui.Key._2)
+    assert not app.settings.shown[16:32].any() and app.settings.shown[:16].all()
+    press(app, imgui.Key.a)
+    assert app.settings.shown.all()
+    press(app, imgui.Key.e)
+    assert app.settings.view == "error"
+    press(app, imgui.Key.space)
+    assert app.settings.playing
+    press(app, imgui.Key.space)
+    assert not app.settings.playing
+    press(app, imgui.Key.s)
+    assert app.last_screenshot is not None and (tmp_path / app.last_screenshot).exists()
+
+
+def test_restart_trains_a_fresh_network(live_app):
+    from imgui_bundle import imgui
+
+    app = live_app
+    old = app.session.trainer
+    press(app, imgui.Key.r)
+    assert app.session.trainer is not old and not old.alive
+    new = app.session.trainer
+    assert new.config.seed == old.config.seed
+    new.join(timeout=60)
+    np.testing.assert_array_equal(new.histories[0].get(0).weights, old.histories[0].get(0).weights)
+    app.frame()
+
+
+def test_replay_opens_a_saved_run(display, tmp_path):
+    from imgui_bundle import imgui
+
+    from ginn_gl.app import App, replay_session
+    from ginn_gl.runfile import save_run
+    from ginn_gl.trainer import Trainer
+
+    trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
+    trainer.join(timeout=60)
+    path = save_run(tmp_path / "replay.npz", trainer.runs()[0])
+    run = load_run(path)
+    app = App(replay_session(run), title="replay", size=SIZE)
+    try:
+        app.settings.output_boundary = False
+        press(app, imgui.Key.n)
+        pixels = view(app)
+        assert np.abs(pixels[..., 0] - prediction(run.weights[-1], pixels.shape[0])).max() <= 1.0
+        press(app, imgui.Key.home)
+        assert np.abs(view(app)[..., 0] - prediction(run.weights[0], pixels.shape[0])).max() <= 1.0
+        assert len(app.session.history) == len(run)
+    finally:
+        assert app.close() == []
+
+
+def test_no_display_is_a_one_line_error(cli):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = cli("--seed", "2", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    for word in ("no display", "ginn-gl train", "ginn-gl render", "ginn-gl export"):
+        assert word in lines[0]
+
+
+def test_command_line_window_saves_on_ctrl_c(display, tmp_path):
+    out = tmp_path / "live.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "ginn_gl", "--seed", "2", "--image", "circle", "--resolution",
+                             "32", "--steps", "100000000", "--save", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    opened = proc.stdout.readline()  # printed once the window is open and training has started
+    assert "training seed 2" in opened, proc.stderr.read() if proc.poll() is not None else opened
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "saved" in stdout and "Traceback" not in stderr
+    run = load_run(out)
+    assert run.meta["seed"] == 2 and run.steps[-1] > 0 and run.meta["state"] == "stopped"
+    replay = subprocess.Popen([sys.executable, "-m", "ginn_gl", "replay", str(out)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert "replaying" in replay.stdout.readline()
+    time.sleep(1)
+    replay.send_signal(signal.SIGINT)
+    _, stderr = replay.communicate(timeout=30)
+    assert replay.returncode == 0, stderr
