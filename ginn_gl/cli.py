@@ -281,6 +281,34 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- export --------------------------------------------------------------------------------------
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ginn_gl.export import frames, output_format, pick_indices, write
+    from ginn_gl.renderer import ViewOptions
+    from ginn_gl.runfile import load_run
+    from ginn_gl.selection import parse_neuron_spec
+
+    out = Path(args.out)
+    kind = output_format(out)
+    run = load_run(args.run)
+    size = parse_size(args.size)
+    if size[0] != size[1]:
+        raise UserError(f"--size {args.size!r}: exports are square; give one number, e.g. --size 400")
+    if not (0.1 <= args.fps <= 240):
+        raise UserError(f"--fps {args.fps} is out of range; use 0.1 to 240")
+    if args.frames is not None and args.frames < 1:
+        raise UserError(f"--frames {args.frames} must be at least 1")
+    options = ViewOptions(view=args.view, line_width=positive_float("--line-width", args.line_width),
+                          output_boundary=args.output_boundary)
+    shown = parse_neuron_spec(args.neurons, run.layers)
+    indices = pick_indices(run, args.frames)
+    count = write(out, kind, frames(run, indices, size[0], options, shown, not args.no_label), args.fps)
+    print(f"wrote {out}: {count} frames ({kind}) of {len(run)} snapshots, steps {int(run.steps[indices[0]]):,} "
+          f"to {int(run.steps[indices[-1]]):,}, {size[0]}x{size[0]}")
+    return 0
+
+
 # ---- info, images --------------------------------------------------------------------------------
 
 def run_summary(run) -> dict:
@@ -422,6 +450,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the rectangle of the input plane shown, y downwards (default "
                              "0,0,1,1); it may reach outside the data domain, which is dimmed")
     render.set_defaults(func=cmd_render)
+
+    export = sub.add_parser("export", help="a run's history as an .mp4, a .gif or a folder of PNGs",
+                            description="Draw every snapshot of a run (or --frames of them) with no display "
+                                        "and write them as a video (.mp4, needs `pip install "
+                                        "'ginn-gl[video]'`), an animated GIF, or PNGs in a folder.")
+    export.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    export.add_argument("--out", required=True, metavar="FILE.mp4|FILE.gif|FOLDER", help="what to write")
+    export.add_argument("--size", default="400", metavar="N", help="frame size in pixels (default 400)")
+    export.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    export.add_argument("--frames", type=int, metavar="N",
+                        help="at most N frames, spread over the history (default: every snapshot)")
+    export.add_argument("--view", choices=("prediction", "target", "error"), default="prediction",
+                        help="background, as in `render` (default prediction)")
+    export.add_argument("--neurons", default="all", metavar="SPEC", help="lines to draw, as in `render`")
+    export.add_argument("--line-width", type=float, default=1.5, metavar="PX", help="line width (default 1.5)")
+    export.add_argument("--output-boundary", action="store_true", help="draw the p = 0.5 boundary too")
+    export.add_argument("--no-label", action="store_true", help="leave out the step and loss label")
+    export.set_defaults(func=cmd_export)
 
     images = sub.add_parser("images", help="list the built-in targets",
                             description="List the built-in target images.")

@@ -1,0 +1,89 @@
+"""A run's history as a video, an animated GIF or a folder of PNGs, drawn with no display (EGL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ginn_gl.errors import UserError
+from ginn_gl.gl import headless_context
+from ginn_gl.renderer import NetworkRenderer, ViewOptions, render_image
+from ginn_gl.runfile import Run
+
+FORMATS = ("mp4", "gif", "folder")
+
+
+def output_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".mp4", ".gif"):
+        return suffix[1:]
+    if suffix == "" or path.is_dir():
+        return "folder"
+    raise UserError(f"--out {path}: unknown kind of output; end it in .mp4 or .gif, or give a folder for PNGs")
+
+
+def frames(run: Run, indices: list[int], size: int, options: ViewOptions, shown: np.ndarray,
+           label: bool) -> Iterator[np.ndarray]:
+    """RGB uint8 [size, size, 3] of each chosen snapshot."""
+    ctx = headless_context()
+    renderer = NetworkRenderer(ctx, run.layers, run.activation)
+    renderer.set_target(run.target)
+    renderer.set_neurons(shown)
+    try:
+        for index in indices:
+            renderer.set_weights(run.weights[index])
+            pixels = render_image(ctx, renderer, (size, size), options)[..., :3]
+            if label:
+                image = Image.fromarray(pixels)
+                text = f"step {int(run.steps[index]):,}"
+                if size >= 240:  # room for the loss too
+                    text += f"   loss {float(run.snap_loss[index]):.4f}"
+                draw = ImageDraw.Draw(image)
+                box = draw.textbbox((6, 5), text)
+                draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(0, 0, 0))
+                draw.text((6, 5), text, fill=(255, 255, 255))
+                pixels = np.asarray(image)
+            yield pixels
+    finally:
+        renderer.release()
+        ctx.release()
+
+
+def write(path: Path, kind: str, images: Iterator[np.ndarray], fps: float) -> int:
+    """Write the frames; returns how many were written."""
+    count = 0
+    if kind == "folder":
+        path.mkdir(parents=True, exist_ok=True)
+        for count, pixels in enumerate(images, start=1):
+            Image.fromarray(pixels).save(path / f"frame-{count - 1:05d}.png")
+        return count
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "gif":
+        pictures = [Image.fromarray(pixels).quantize(colors=256, dither=Image.Dither.NONE) for pixels in images]
+        pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=int(round(1000 / fps)),
+                         loop=0)
+        return len(pictures)
+    try:
+        import imageio.v2 as imageio
+    except ImportError:
+        raise UserError("writing .mp4 needs imageio and imageio-ffmpeg: pip install 'ginn-gl[video]'; "
+                        "or export a .gif or a folder of PNGs") from None
+    try:
+        writer = imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=1)
+    except (ImportError, RuntimeError, ValueError) as exc:
+        raise UserError(f"cannot write {path} ({exc}); pip install 'ginn-gl[video]', or export a .gif") from None
+    with writer:
+        for count, pixels in enumerate(images, start=1):
+            writer.append_data(pixels)
+    return count
+
+
+def pick_indices(run: Run, max_frames: int | None) -> list[int]:
+    """Every snapshot, or `max_frames` of them spread evenly (first and last included)."""
+    count = len(run)
+    if max_frames is None or max_frames >= count:
+        return list(range(count))
+    return sorted({int(round(i)) for i in np.linspace(0, count - 1, max_frames)})
