@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -76,8 +76,9 @@ def write(path: Path, kind: str, images: Iterator[np.ndarray], fps: float) -> in
     except (ImportError, RuntimeError, ValueError) as exc:
         raise UserError(f"cannot write {path} ({exc}); pip install 'ginn-gl[video]', or export a .gif") from None
     with writer:
-        for count, pixels in enumerate(images, start=1):
+        for pixels in images:
             writer.append_data(pixels)
+            count += 1
     return count
 
 
