@@ -14,14 +14,14 @@ import numpy as np
 # (first hue, last hue) in degrees; the first three bracket the original's colours
 # (#00b6ff..#0078ff, #ff623f..#ff1f00, #c3ff17..#63ee03).
 LAYER_FAMILIES = [
-    ("blues", 188.0, 228.0),
-    ("reds", -6.0, 22.0),
-    ("greens", 70.0, 112.0),
-    ("purples", 262.0, 296.0),
-    ("oranges", 27.0, 45.0),
-    ("teals", 158.0, 180.0),
-    ("pinks", 312.0, 340.0),
-    ("yellows", 50.0, 62.0),
+    ("blues", 186.0, 232.0),
+    ("reds", -10.0, 24.0),
+    ("greens", 68.0, 120.0),
+    ("purples", 255.0, 300.0),
+    ("oranges", 24.0, 44.0),
+    ("teals", 158.0, 192.0),
+    ("pinks", 305.0, 342.0),
+    ("yellows", 44.0, 66.0),
 ]
 LIGHTNESS_LEVELS = (0.50, 0.66, 0.38, 0.78)  # alternated so neighbours differ in lightness too
 OUTPUT_BOUNDARY = (1.0, 1.0, 1.0)  # drawn with a dark halo, so it reads on white and on black

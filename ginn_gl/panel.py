@@ -60,6 +60,7 @@ class Panel:
     actions: list[tuple[str, object]] = field(default_factory=list)
     seed_field: int = 0
     button_rects: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
+    seed_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # where to click to type a seed
     _plot_key: object = None
     _plot: dict = field(default_factory=dict)
     _edges_key: object = None
@@ -120,6 +121,8 @@ class Panel:
         imgui.same_line()
         imgui.set_next_item_width(110)
         _, self.seed_field = imgui.input_int("##seed", self.seed_field)
+        lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        self.seed_rect = (lo.x, lo.y, hi.x, hi.y)
         self.seed_field = max(0, self.seed_field)
         imgui.same_line()
         if imgui.button("Restart with seed"):

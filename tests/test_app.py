@@ -153,6 +153,28 @@ def test_keys_help_speed_layers_and_screenshot(live_app, tmp_path, monkeypatch):
     assert app.last_screenshot is not None and (tmp_path / app.last_screenshot).exists()
 
 
+def test_keys_typed_into_a_field_go_to_the_field(live_app):
+    from imgui_bundle import imgui
+
+    app = live_app
+    io = imgui.get_io()
+    app.frame()  # lays out the panel: the field's place is known from here on
+    x0, y0, x1, y1 = app.panel.seed_rect
+    io.add_mouse_pos_event(x0 + 10, (y0 + y1) / 2)
+    app.frame()
+    io.add_mouse_button_event(0, True)
+    app.frame()
+    io.add_mouse_button_event(0, False)
+    app.frame()
+    assert io.want_text_input, "the seed field has the keyboard"
+    for key in (imgui.Key.t, imgui.Key._1, imgui.Key.q, imgui.Key.escape):
+        press(app, key)
+    assert app.settings.view == "prediction" and app.settings.shown.all() and not app.close_requested
+    assert not io.want_text_input, "Esc left the field"
+    press(app, imgui.Key.t)
+    assert app.settings.view == "target", "outside the field, keys work again"
+
+
 def test_restart_trains_a_fresh_network(live_app):
     from imgui_bundle import imgui
 
