@@ -38,7 +38,7 @@ NO_DISPLAY = ("no display to open a window on ({why}); train headlessly with `gi
 PANEL_WIDTH = 470.0
 IDLE_FPS = 10.0  # frames per second while nobody touches the window
 ACTIVE_SECONDS = 1.5  # after the last input, frames stay at the full rate this long
-LIVE_VIEW_DUTY = 4.0  # a new live snapshot is drawn at most every 4 view-render times
+VIEW_DUTY = 4.0  # a change of snapshot alone is drawn at most every 4 view-render times
 FONT = Path(imgui_bundle.__file__).resolve().parent / "assets" / "fonts" / "DroidSans.ttf"
 
 
@@ -279,11 +279,13 @@ class App:
             self.view_texture = self.ctx.texture((side, side), 4)
             self.view_fbo = self.ctx.framebuffer(color_attachments=[self.view_texture])
             self.view_key = None
-        only_newer = (self.view_key is not None and key[1:] == self.view_key[1:]
-                      and self.settings.follow_live)
-        throttle = max(1.0 / self.fps, LIVE_VIEW_DUTY * self.view_ms / 1000.0)
-        if only_newer and time.perf_counter() - self._view_rendered_at < throttle:
-            key = self.view_key  # a newer live snapshot waits: keep the view's duty cycle bounded
+        self._wanted_view_key = key
+        only_snapshot = self.view_key is not None and key[1:] == self.view_key[1:]
+        throttle = max(1.0 / self.fps, VIEW_DUTY * self.view_ms / 1000.0)
+        if only_snapshot and time.perf_counter() - self._view_rendered_at < throttle:
+            # Another snapshot (live or scrubbed) waits its turn: on a CPU rasteriser, drawing every
+            # one would take a whole core from training. On a GPU the wait is under a frame.
+            key = self.view_key
         if key != self.view_key:  # re-render only when something changed: costly on a CPU rasteriser
             started = time.perf_counter()
             self.renderer.set_neurons(s.shown, s.hovered)
@@ -299,6 +301,11 @@ class App:
         self.blit["u_image"].value = 0
         self.blit["u_origin"].value = (x, y)
         self.blit_vao.render(moderngl.TRIANGLES, vertices=3)
+
+    @property
+    def view_settled(self) -> bool:
+        """The view shows what the settings ask for (no snapshot change is waiting its turn)."""
+        return self.view_key is not None and self.view_key == getattr(self, "_wanted_view_key", None)
 
     def view_point(self, mouse_x: float, mouse_y: float) -> tuple[float, float] | None:
         """Input-plane point under a mouse position (window coordinates), or None off the view."""

@@ -17,6 +17,7 @@ from ginn_gl.viewstate import VIEWS, X_AXES, Settings
 
 PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket means
 MAX_EDGES = 3000  # the diagram draws a large network's strongest weights only
+MIN_EDGE = 0.05  # and leaves out weights under 5% of their layer's largest (they would not show)
 POSITIVE_EDGE = (0.86, 0.88, 0.95)
 NEGATIVE_EDGE = (1.0, 0.55, 0.18)
 
@@ -300,24 +301,35 @@ class Panel:
                     imgui.same_line(0.0, 2.0)
             imgui.pop_id()
 
-    def _edges(self, data: PanelInput):
-        """Per weight layer, (start node, end node, weight) of the edges worth drawing."""
+    def _edges(self, data: PanelInput) -> list[tuple[float, float, float, float, int, float]]:
+        """The diagram's edges for the shown snapshot, computed once per snapshot: (x0, y0, x1, y1)
+        as fractions of the diagram's box, colour (ImU32) and thickness."""
         key = (id(data.history), data.history.step_at(data.index)) if data.weights is not None else None
-        if key != self._edges_key:
-            layers = split_parameters(data.weights, self.sizes) if data.weights is not None else []
-            edges = []
-            for layer, (w, _) in enumerate(layers):
-                k, j = np.nonzero(np.ones_like(w, dtype=bool))
-                edges.append((layer, j, k, w[k, j]))
-            total = sum(len(e[3]) for e in edges)
-            if total > MAX_EDGES:  # keep the strongest weights overall
-                all_w = np.concatenate([np.abs(e[3]) for e in edges])
-                cut = np.partition(all_w, total - MAX_EDGES)[total - MAX_EDGES]
-                edges = [(layer, j[np.abs(w) >= cut], k[np.abs(w) >= cut], w[np.abs(w) >= cut])
-                         for layer, j, k, w in edges]
-            self._edge_cache = edges
-            self._edges_key = key
-        return self._edge_cache
+        if key == self._edges_key:
+            return self._edge_cache
+        edges = []
+        layers = split_parameters(data.weights, self.sizes) if data.weights is not None else []
+        total = sum(w.size for w, _ in layers)
+        cut = 0.0
+        if total > MAX_EDGES:  # a large network: only its strongest weights
+            magnitudes = np.concatenate([np.abs(w).ravel() for w, _ in layers])
+            cut = float(np.partition(magnitudes, total - MAX_EDGES)[total - MAX_EDGES])
+        columns = len(self.sizes)
+        for layer, (w, _) in enumerate(layers):
+            scale = float(np.abs(w).max()) or 1.0
+            k, j = np.nonzero((np.abs(w) >= cut) & (np.abs(w) >= MIN_EDGE * scale))
+            strength = w[k, j] / scale
+            x0, x1 = layer / (columns - 1), (layer + 1) / (columns - 1)
+            y0 = (j + 0.5) / self.sizes[layer]
+            y1 = (k + 0.5) / self.sizes[layer + 1]
+            for a, b, v in zip(y0.tolist(), y1.tolist(), strength.tolist()):
+                r, g, bl = POSITIVE_EDGE if v > 0 else NEGATIVE_EDGE
+                alpha = 0.12 + 0.75 * abs(v)
+                colour = (int(alpha * 255) << 24) | (int(bl * 255) << 16) | (int(g * 255) << 8) | int(r * 255)
+                edges.append((x0, a, x1, b, colour, 0.6 + 2.6 * abs(v)))
+        self._edge_cache = edges
+        self._edges_key = key
+        return edges
 
     def _diagram(self, settings: Settings, data: PanelInput) -> None:
         imgui.separator_text("Network")
@@ -329,23 +341,16 @@ class Panel:
         clicked = imgui.is_item_clicked(imgui.MouseButton_.left)
         draw = imgui.get_window_draw_list()
         columns = len(self.sizes)
-        width = max(avail.x, 10.0)
-        xs = [origin.x + 14 + (width - 28) * c / (columns - 1) for c in range(columns)]
+        left, span = origin.x + 14, max(avail.x, 10.0) - 28
+        xs = [left + span * c / (columns - 1) for c in range(columns)]
 
         def node_y(column: int, i: int) -> float:
-            n = self.sizes[column]
-            return origin.y + height * (i + 0.5) / n
+            return origin.y + height * (i + 0.5) / self.sizes[column]
 
-        for layer, js, ks, ws in self._edges(data):
-            if not len(ws):
-                continue
-            scale = float(np.abs(ws).max()) or 1.0
-            for j, k, w in zip(js.tolist(), ks.tolist(), (ws / scale).tolist()):
-                r, g, b = POSITIVE_EDGE if w > 0 else NEGATIVE_EDGE
-                strength = abs(w)
-                col = imgui.get_color_u32(imgui.ImVec4(r, g, b, 0.12 + 0.75 * strength))
-                draw.add_line((xs[layer], node_y(layer, j)), (xs[layer + 1], node_y(layer + 1, k)), col,
-                              0.6 + 2.6 * strength)
+        top = origin.y
+        for x0, y0, x1, y1, colour, thickness in self._edges(data):
+            draw.add_line((left + span * x0, top + height * y0), (left + span * x1, top + height * y1), colour,
+                          thickness)
         mouse = imgui.get_mouse_pos()
         radius = max(2.5, min(6.0, 0.42 * height / max(self.sizes)))
         offsets = layer_offsets(self.sizes)

@@ -153,7 +153,8 @@ class Trainer:
             if not self._resume.is_set():
                 self._resume.wait(0.05)
                 continue
-            target_step = next_snapshot_step(self.step, total)
+            # The next snapshot follows the last one recorded, however many blocks reach it.
+            target_step = next_snapshot_step(self.histories[0].latest_step(), total)
             count = min(target_step - self.step, engine.block)
             first = self.step
             t0 = time.perf_counter()

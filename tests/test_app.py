@@ -49,7 +49,13 @@ def press(app, key, shift=False):
 
 
 def view(app):
+    """The view's pixels once it shows the current settings (a new snapshot may wait its turn)."""
+    deadline = time.perf_counter() + 30
     app.frame(capture=True)
+    while not app.view_settled and time.perf_counter() < deadline:
+        time.sleep(0.02)
+        app.frame(capture=True)
+    assert app.view_settled
     return app.captured.astype(int)
 
 

@@ -44,6 +44,14 @@ def test_records_the_schedule_and_learns():
     np.testing.assert_array_equal(loss_steps, np.arange(1, 4001))
 
 
+def test_snapshots_keep_to_the_schedule_when_gaps_exceed_a_block():
+    config = TrainConfig(**SMALL, steps=3000)
+    trainer = Trainer(config, load_target("circle", 32), block=8).start()  # gaps reach 30 steps
+    trainer.join(timeout=60)
+    np.testing.assert_array_equal(trainer.histories[0].steps(), snapshot_steps(3000))
+    np.testing.assert_array_equal(trainer.histories[0].losses.arrays()[0], np.arange(1, 3001))
+
+
 def test_stop_pause_resume_and_final_snapshot():
     config = TrainConfig(**SMALL, steps=10_000_000)
     trainer = Trainer(config, load_target("circle", 32)).start()
