@@ -36,7 +36,7 @@ from ginn_gl.viewstate import Settings  # noqa: E402
 NO_DISPLAY = ("no display to open a window on ({why}); train headlessly with `ginn-gl train`, "
               "then draw the run with `ginn-gl render` or `ginn-gl export`")
 PANEL_WIDTH = 470.0
-IDLE_FPS = 10.0  # frames per second while nobody touches the window
+IDLE_FPS = 5.0  # frames per second while nobody touches the window
 ACTIVE_SECONDS = 1.5  # after the last input, frames stay at the full rate this long
 VIEW_DUTY = 4.0  # a change of snapshot alone is drawn at most every 4 view-render times
 FONT = Path(imgui_bundle.__file__).resolve().parent / "assets" / "fonts" / "DroidSans.ttf"

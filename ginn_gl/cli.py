@@ -244,26 +244,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from ginn_gl.gl import headless_context
-    from ginn_gl.renderer import NetworkRenderer, ViewOptions, render_image
+    from ginn_gl.renderer import NetworkRenderer, render_image
     from ginn_gl.runfile import load_run
-    from ginn_gl.selection import parse_neuron_spec
 
     if args.snapshot is not None and args.step is not None:
         raise UserError("give --snapshot or --step, not both")
     run = load_run(args.run)
     index = pick_snapshot(run, args.snapshot, args.step)
     size = parse_size(args.size)
-    options = ViewOptions(view=args.view, line_width=positive_float("--line-width", args.line_width),
-                          output_boundary=args.output_boundary,
-                          domain=parse_domain(args.domain) if args.domain else (0.0, 0.0, 1.0, 1.0))
-    shown = parse_neuron_spec(args.neurons, run.layers)
-    highlighted = None
-    if args.highlight:
-        single = parse_neuron_spec(args.highlight, run.layers)
-        if single.sum() != 1:
-            raise UserError(f"--highlight {args.highlight!r} must name one neuron, as L:I")
-        highlighted = int(np.flatnonzero(single)[0])
-        shown[highlighted] = True
+    options, shown, highlighted = view_from_args(args, run.layers)
     ctx = headless_context()
     renderer = NetworkRenderer(ctx, run.layers, run.activation)
     renderer.set_weights(run.weights[index])
@@ -285,9 +274,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ginn_gl.export import frames, output_format, pick_indices, write
-    from ginn_gl.renderer import ViewOptions
     from ginn_gl.runfile import load_run
-    from ginn_gl.selection import parse_neuron_spec
 
     out = Path(args.out)
     kind = output_format(out)
@@ -299,11 +286,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UserError(f"--fps {args.fps} is out of range; use 0.1 to 240")
     if args.frames is not None and args.frames < 1:
         raise UserError(f"--frames {args.frames} must be at least 1")
-    options = ViewOptions(view=args.view, line_width=positive_float("--line-width", args.line_width),
-                          output_boundary=args.output_boundary)
-    shown = parse_neuron_spec(args.neurons, run.layers)
+    options, shown, highlighted = view_from_args(args, run.layers)
     indices = pick_indices(run, args.frames)
-    count = write(out, kind, frames(run, indices, size[0], options, shown, not args.no_label), args.fps)
+    images = frames(run, indices, size[0], options, shown, highlighted, not args.no_label)
+    count = write(out, kind, images, args.fps)
     print(f"wrote {out}: {count} frames ({kind}) of {len(run)} snapshots, steps {int(run.steps[indices[0]]):,} "
           f"to {int(run.steps[indices[-1]]):,}, {size[0]}x{size[0]}")
     return 0
@@ -374,6 +360,43 @@ or a bent polyline (deeper layers). ginn-gl trains the network and draws those b
 """
 
 
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    """What `render` and `export` draw: the same options for both."""
+    parser.add_argument("--view", choices=("prediction", "target", "error"), default="prediction",
+                        help="background: the prediction (grey = p), the target, or where the "
+                             "prediction is wrong (orange: false white, blue: false black)")
+    parser.add_argument("--neurons", default="all", metavar="SPEC",
+                        help="lines to draw: all, none, or L:I and L:* items (layer from 1, neuron "
+                             "from 0), e.g. 1:*,2:3 (default all)")
+    parser.add_argument("--highlight", metavar="L:I", help="draw this neuron's line thicker")
+    parser.add_argument("--line-width", type=float, default=1.5, metavar="PX",
+                        help="line width in pixels at any zoom (default 1.5)")
+    parser.add_argument("--output-boundary", action="store_true",
+                        help="also draw the output's decision boundary (p = 0.5) in white")
+    parser.add_argument("--domain", metavar="X0,Y0,X1,Y1",
+                        help="the rectangle of the input plane shown, y downwards (default "
+                             "0,0,1,1); it may reach outside the data domain, which is dimmed")
+
+
+def view_from_args(args: argparse.Namespace, layers: list[int]):
+    """(ViewOptions, shown mask, highlighted neuron or None) from add_view_arguments' options."""
+    from ginn_gl.renderer import ViewOptions
+    from ginn_gl.selection import parse_neuron_spec
+
+    options = ViewOptions(view=args.view, line_width=positive_float("--line-width", args.line_width),
+                          output_boundary=args.output_boundary,
+                          domain=parse_domain(args.domain) if args.domain else (0.0, 0.0, 1.0, 1.0))
+    shown = parse_neuron_spec(args.neurons, layers)
+    highlighted = None
+    if args.highlight:
+        single = parse_neuron_spec(args.highlight, layers)
+        if single.sum() != 1:
+            raise UserError(f"--highlight {args.highlight!r} must name one neuron, as L:I")
+        highlighted = int(np.flatnonzero(single)[0])
+        shown[highlighted] = True
+    return options, shown, highlighted
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ginn_gl.config import add_training_arguments
 
@@ -435,20 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", default="800", metavar="N|WxH",
                         help="image size in pixels (default 800); at the run's resolution and the "
                              "default domain, pixels line up with the target's")
-    render.add_argument("--view", choices=("prediction", "target", "error"), default="prediction",
-                        help="background: the prediction (grey = p), the target, or where the "
-                             "prediction is wrong (orange: false white, blue: false black)")
-    render.add_argument("--neurons", default="all", metavar="SPEC",
-                        help="lines to draw: all, none, or L:I and L:* items (layer from 1, neuron "
-                             "from 0), e.g. 1:*,2:3 (default all)")
-    render.add_argument("--highlight", metavar="L:I", help="draw this neuron's line thicker")
-    render.add_argument("--line-width", type=float, default=1.5, metavar="PX",
-                        help="line width in pixels at any zoom (default 1.5)")
-    render.add_argument("--output-boundary", action="store_true",
-                        help="also draw the output's decision boundary (p = 0.5) in white")
-    render.add_argument("--domain", metavar="X0,Y0,X1,Y1",
-                        help="the rectangle of the input plane shown, y downwards (default "
-                             "0,0,1,1); it may reach outside the data domain, which is dimmed")
+    add_view_arguments(render)
     render.set_defaults(func=cmd_render)
 
     export = sub.add_parser("export", help="a run's history as an .mp4, a .gif or a folder of PNGs",
@@ -461,11 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     export.add_argument("--frames", type=int, metavar="N",
                         help="at most N frames, spread over the history (default: every snapshot)")
-    export.add_argument("--view", choices=("prediction", "target", "error"), default="prediction",
-                        help="background, as in `render` (default prediction)")
-    export.add_argument("--neurons", default="all", metavar="SPEC", help="lines to draw, as in `render`")
-    export.add_argument("--line-width", type=float, default=1.5, metavar="PX", help="line width (default 1.5)")
-    export.add_argument("--output-boundary", action="store_true", help="draw the p = 0.5 boundary too")
+    add_view_arguments(export)
     export.add_argument("--no-label", action="store_true", help="leave out the step and loss label")
     export.set_defaults(func=cmd_export)
 

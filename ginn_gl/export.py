@@ -26,12 +26,12 @@ def output_format(path: Path) -> str:
 
 
 def frames(run: Run, indices: list[int], size: int, options: ViewOptions, shown: np.ndarray,
-           label: bool) -> Iterator[np.ndarray]:
+           highlighted: int | None, label: bool) -> Iterator[np.ndarray]:
     """RGB uint8 [size, size, 3] of each chosen snapshot."""
     ctx = headless_context()
     renderer = NetworkRenderer(ctx, run.layers, run.activation)
     renderer.set_target(run.target)
-    renderer.set_neurons(shown)
+    renderer.set_neurons(shown, highlighted)
     try:
         for index in indices:
             renderer.set_weights(run.weights[index])
