@@ -141,7 +141,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from ginn_gl.config import config_from_args
     from ginn_gl.targets import load_target
 
-    config = config_from_args(args, allow_many_seeds=False)
+    config = config_from_args(args)
     if not (1.0 <= args.fps <= 1000.0):
         raise UserError(f"--fps {args.fps} is out of range; use 1 to 1000")
     save = None if args.no_save else Path(args.save) if args.save else default_run_path(config.image, config.seed)
@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "prediction and every neuron's boundary as it learns; the panel holds "
                                       "the loss plot, the history slider, neuron toggles and the network "
                                       "diagram (F1 lists the keys). On close the run is saved.")
-    add_training_arguments(live)
+    add_training_arguments(live, several_seeds=False)  # the window shows one network
     saving = live.add_mutually_exclusive_group()
     saving.add_argument("--save", metavar="PATH",
                         help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz)")

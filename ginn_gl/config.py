@@ -80,7 +80,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool = True) -> None:
     d = TrainConfig()
     group = parser.add_argument_group("training")
     group.add_argument("--image", default=d.image, metavar="NAME|PATH",
@@ -95,8 +95,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                        help="hidden activation; leaky_relu has slope 0.01 (default relu)")
     group.add_argument("--seed", type=int, default=None,
                        help="seed of the initial weights and minibatches (default 0)")
-    group.add_argument("--seeds", default=None, metavar="S,S,...",
-                       help="train several seeds at once in one worker, one run file each")
+    if several_seeds:
+        group.add_argument("--seeds", default=None, metavar="S,S,...",
+                           help="train several seeds at once in one worker, one run file each")
     group.add_argument("--steps", type=int, default=d.steps,
                        help=f"optimiser steps (default {d.steps})")
     group.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N",
@@ -113,13 +114,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                             f"are thinned to stay under it (default {d.history_mb:g})")
 
 
-def config_from_args(args: argparse.Namespace, allow_many_seeds: bool = True) -> TrainConfig:
-    if args.seeds is not None and args.seed is not None:
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    several = getattr(args, "seeds", None)
+    if several is not None and args.seed is not None:
         raise UserError("give --seed or --seeds, not both")
-    if args.seeds is not None:
-        seeds = parse_seeds(args.seeds)
-        if len(seeds) > 1 and not allow_many_seeds:
-            raise UserError("the window trains one seed; use --seed N, or `ginn-gl train --seeds`")
+    if several is not None:
+        seeds = parse_seeds(several)
     else:
         seeds = (0 if args.seed is None else args.seed,)
         if seeds[0] < 0:
