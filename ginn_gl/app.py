@@ -39,6 +39,7 @@ PANEL_WIDTH = 470.0
 IDLE_FPS = 5.0  # frames per second while nobody touches the window
 ACTIVE_SECONDS = 1.5  # after the last input, frames stay at the full rate this long
 VIEW_DUTY = 4.0  # a change of snapshot alone is drawn at most every 4 view-render times
+SOFTWARE_DUTY = 3.0  # on a CPU rasteriser a frame starts at most every 3 frame-times
 FONT = Path(imgui_bundle.__file__).resolve().parent / "assets" / "fonts" / "DroidSans.ttf"
 
 
@@ -120,6 +121,9 @@ class App:
         self._last_input = time.perf_counter()
         self._install_activity_callbacks()  # before ImGui's backend, which chains to them
         imgui.backends.glfw_init_for_opengl(ctypes.cast(self.window, ctypes.c_void_p).value, True)
+        renderer_name = self.ctx.info["GL_RENDERER"].lower()
+        self.software = any(name in renderer_name for name in ("llvmpipe", "softpipe", "software", "swiftshader"))
+        self._frame_work = 0.0  # seconds the last frame took, swap included
         self.ui = ImGuiRenderer(self.ctx)
         # glFinish through ctypes releases the GIL while the GPU (or llvmpipe) works; moderngl's
         # calls hold it, which would stall the training thread for the whole render.
@@ -193,6 +197,8 @@ class App:
         """The frame limiter. Sleeping (not spinning) leaves the GIL and the CPU to training; when
         idle the window drops to IDLE_FPS but wakes at once on input."""
         period = 1.0 / (self.fps if self.active else min(self.fps, IDLE_FPS))
+        if self.software:  # a CPU rasteriser fills every pixel on a core training could use
+            period = max(period, SOFTWARE_DUTY * self._frame_work)
         remaining = period - (time.perf_counter() - self._frame_started)
         if remaining <= 0:
             return
@@ -251,6 +257,7 @@ class App:
         if self.want_screenshot:
             self._screenshot(fb_width, fb_height)
         glfw.swap_buffers(self.window)
+        self._frame_work = time.perf_counter() - started
         self.frames += 1
         self.frame_ms = smooth(self.frame_ms, (time.perf_counter() - started) * 1000)
 
