@@ -146,7 +146,6 @@ class App:
         self.captured: np.ndarray | None = None
         self.view_rect = (0, 0, 1, 1)  # x, y (bottom left), w, h in framebuffer pixels
         self._last_time = time.perf_counter()
-        self._last_click = -1.0
         self._attach(self.session)
 
     def _install_activity_callbacks(self) -> None:

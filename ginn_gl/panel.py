@@ -195,9 +195,10 @@ class Panel:
                 settings.playing = False
                 settings.seek(index, data.history)
             implot.end_plot()
-        for axis in X_AXES:
-            imgui.same_line() if axis != X_AXES[0] else None
-            if imgui.radio_button(f"x: {axis}" if axis == X_AXES[0] else axis, settings.x_axis == axis):
+        for i, axis in enumerate(X_AXES):
+            if i:
+                imgui.same_line()
+            if imgui.radio_button(f"x: {axis}" if i == 0 else axis, settings.x_axis == axis):
                 settings.x_axis = axis
 
     def _history(self, settings: Settings, data: PanelInput) -> None:
@@ -210,7 +211,8 @@ class Panel:
         index = data.index
         snap = history.step_at(index)
         imgui.set_next_item_width(-1)
-        loss = float(self._plot["snap_loss"][index]) if index < len(self._plot.get("snap_loss", [])) else float("nan")
+        snap_loss = self._plot_data(data)["snap_loss"]
+        loss = float(snap_loss[index]) if index < len(snap_loss) else float("nan")
         changed, value = imgui.slider_int("##history", index, 0, count - 1,
                                           f"step {snap:,}   loss {loss:.4f}")
         if changed:

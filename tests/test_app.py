@@ -250,3 +250,23 @@ def test_command_line_window_saves_on_ctrl_c(display, tmp_path):
     replay.send_signal(signal.SIGINT)
     _, stderr = replay.communicate(timeout=30)
     assert replay.returncode == 0, stderr
+
+
+def test_keys_through_the_glfw_backend_wake_the_window(live_app):
+    """A key as GLFW delivers it: ImGui's GLFW backend, chained to the window's activity callback."""
+    import ctypes
+
+    import glfw
+    from imgui_bundle import imgui
+
+    app = live_app
+    app.frame()
+    app._last_input = 0.0
+    assert not app.active
+    window = ctypes.cast(app.window, ctypes.c_void_p).value
+    imgui.backends.glfw_key_callback(window, glfw.KEY_E, 0, glfw.PRESS, 0)
+    assert app.active, "input marks the window active: full frame rate"
+    app.frame()
+    imgui.backends.glfw_key_callback(window, glfw.KEY_E, 0, glfw.RELEASE, 0)
+    app.frame()
+    assert app.settings.view == "error"
