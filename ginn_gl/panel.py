@@ -16,8 +16,7 @@ from ginn_gl.selection import hidden_widths, layer_offsets, locate
 from ginn_gl.viewstate import VIEWS, X_AXES, Settings
 
 PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket means
-MAX_EDGES = 3000  # the diagram draws a large network's strongest weights only
-MIN_EDGE = 0.05  # and leaves out weights under 5% of their layer's largest (they would not show)
+MAX_EDGES = 3000  # an edge per weight; a larger network shows its strongest 3000
 POSITIVE_EDGE = (0.86, 0.88, 0.95)
 NEGATIVE_EDGE = (1.0, 0.55, 0.18)
 
@@ -319,7 +318,7 @@ class Panel:
         columns = len(self.sizes)
         for layer, (w, _) in enumerate(layers):
             scale = float(np.abs(w).max()) or 1.0
-            k, j = np.nonzero((np.abs(w) >= cut) & (np.abs(w) >= MIN_EDGE * scale))
+            k, j = np.nonzero(np.abs(w) >= cut)
             strength = w[k, j] / scale
             x0, x1 = layer / (columns - 1), (layer + 1) / (columns - 1)
             y0 = (j + 0.5) / self.sizes[layer]
