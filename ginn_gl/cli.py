@@ -118,9 +118,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.stop()
     progress = trainer.progress()
     bar.update(progress.step, progress.steps_per_second, progress.loss, final=True)
-    saved = [save_run(path, run) for path, run in zip(paths, trainer.runs())]
+    runs = trainer.runs()
+    saved = [save_run(path, run) for path, run in zip(paths, runs)]
     trainer.join()  # a worker exception is raised here, after what was recorded is saved
-    for path, run in zip(saved, trainer.runs()):
+    for path, run in zip(saved, runs):
         rate = run.meta["steps_done"] / trainer.elapsed if trainer.elapsed else 0.0
         print(f"saved {path}: seed {run.meta['seed']}, {run.meta['steps_done']:,} steps in "
               f"{trainer.elapsed:.1f} s ({rate:,.0f} steps/s), {len(run)} snapshots, full-domain "

@@ -70,6 +70,22 @@ def test_prediction_equals_numpy_float64(gl_context, hidden, activation):
     renderer.release()
 
 
+def test_a_domain_beyond_the_unit_square_maps_pixels_to_its_points(gl_context):
+    sizes = layer_sizes([16, 16, 16])
+    flat = trained((16, 16, 16), "relu")
+    renderer = make_renderer(gl_context, sizes, "relu", flat)
+    domain = (-0.5, -0.25, 1.5, 1.25)  # wider than tall, reaching outside [0,1]^2; y downwards
+    width, height = 120, 90
+    points = grid_points(height, width, domain)
+    expected = evaluate(flat, sizes, "relu", points).probability.reshape(height, width)
+    image = render_image(gl_context, renderer, (width, height), ViewOptions(domain=domain), dtype="f4")[..., 0]
+    inside = np.all((points >= 0) & (points < 1), axis=1).reshape(height, width)
+    assert 0.2 < inside.mean() < 0.6
+    assert np.abs(image - expected)[inside].max() <= 1e-4
+    dimmed = expected + 0.55 * (0.09 - expected)  # mixed towards the shader's OUTSIDE colour (red 0.09)
+    assert np.abs(image - dimmed)[~inside].max() <= 1e-4, "outside the data domain: dimmed prediction"
+
+
 def coverage_from_render(ctx, renderer, size, options, neuron, n_hidden):
     """Alpha of one neuron's line: unmix its colour from the same render without lines."""
     renderer.set_neurons(np.zeros(n_hidden, bool))
