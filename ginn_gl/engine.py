@@ -24,7 +24,9 @@ from ginn_gl.model import init_parameters
 from ginn_gl.network import LEAKY_SLOPE, grid_points, layer_slices, parameter_count
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
-CHUNK_ROWS = 8192  # whole-image passes go in chunks this size: their activations stay in cache
+CHUNK_ROWS = 8192  # on a CPU, whole-image passes go in chunks this size: their activations stay in cache
+CUDA_CHUNK_ROWS = 1 << 20  # a GPU wants few, large kernels; this only bounds the buffers
+GRAPH_SIZES = (64, 8, 1)  # CUDA graphs of this many cursor steps make up a block of any length
 
 
 @dataclass
@@ -52,6 +54,18 @@ class Workspace:
         self.dpre_t = [d.transpose(1, 2) for d in self.dpre]
         self.dlogit = torch.empty(seeds, rows, 1, **opts)
         self.dlogit_t = self.dlogit.transpose(1, 2)
+
+
+@dataclass
+class StepViews:
+    """Where one step reads its data and writes its results: a block slot, or the cursor's buffers."""
+
+    inputs: torch.Tensor | None  # [seeds, rows, 3] (minibatch only)
+    scaled: torch.Tensor | None  # [seeds, rows, 1]: -target / rows (minibatch only)
+    logits: torch.Tensor | None  # [seeds, rows, 1] (minibatch only)
+    loss: torch.Tensor | None  # [seeds]: summed over pixels (full batch only)
+    lr: torch.Tensor  # 0-dim
+    stepno: torch.Tensor  # 0-dim: the Adam step number, 1-based
 
 
 @dataclass
@@ -121,12 +135,12 @@ class StepEngine:
 
         # Per-block slots: step k of a block reads slot k of each buffer.
         block = self.block
-        self.lr_buf = torch.zeros(block, **opts)
-        self.stepno_buf = torch.zeros(block, **opts)
-        self.lr_slots = list(self.lr_buf.unbind(0))
-        self.stepno_slots = list(self.stepno_buf.unbind(0))
+        self.sched_buf = torch.zeros(block, 2, **opts)  # learning rate, Adam step number
         self.ws = None if self.full_batch else Workspace(self.sizes, seeds, rows, dev)
         self.inv_rows = 1.0 / rows
+        # cuBLAS runs a batched [16 x 40,000] x [40,000 x 17] product on a handful of blocks (24x
+        # slower for four seeds than one, measured on an H100); one product per seed splits the sum.
+        self.per_seed_weight_grads = self.device.type == "cuda" and self.full_batch and seeds > 1
         self.chunks = self._make_chunks()
         if self.full_batch:
             self.chunk_loss = torch.zeros(len(self.chunks), seeds, **opts)
@@ -135,21 +149,32 @@ class StepEngine:
             self.partial_grads = [[stack[c] for stack in self.partial_stacks]
                                   for c in range(len(self.chunks))]
             self.loss_buf = torch.zeros(block, seeds, **opts)  # summed over pixels
-            self.loss_slots = list(self.loss_buf.unbind(0))
         else:
             self.index_buf = torch.zeros(block, seeds * rows, dtype=torch.int64, device=dev)
-            self.batch_buf = torch.empty(block, seeds, rows, 5, **opts)
-            self.logit_buf = torch.empty(block, seeds, rows, 1, **opts)
-            self.input_slots = list(self.batch_buf[..., :3].unbind(0))
-            self.target_slots = list(self.batch_buf[..., 3:4].unbind(0))
-            self.scaled_slots = list(self.batch_buf[..., 4:].unbind(0))
-            self.logit_slots = list(self.logit_buf.unbind(0))
+            self.batch_buf = torch.zeros(block, seeds, rows, 5, **opts)
+            self.logit_buf = torch.zeros(block, seeds, rows, 1, **opts)
             self.host_index = torch.empty(block, seeds, rows, dtype=torch.int64,
                                           pin_memory=self.device.type == "cuda")
-        self.host_sched = torch.empty(2, block, dtype=torch.float32,
+        self.host_sched = torch.empty(block, 2, dtype=torch.float32,
                                       pin_memory=self.device.type == "cuda")
+        self.slots = [self._slot_views(k) for k in range(block)]
         self.use_graphs = (self.device.type == "cuda") if use_graphs is None else use_graphs
         self._graph = None
+        # A block shorter than `block` (the steps up to a snapshot) runs as cursor steps: each
+        # copies slot `cursor` into fixed buffers, so one captured graph serves any slot.
+        self.cursor = torch.zeros(1, dtype=torch.int64, device=dev)
+        self.cursor_sched = torch.zeros(1, 2, **opts)
+        if self.full_batch:
+            self.cursor_loss = torch.zeros(1, seeds, **opts)
+            self.cursor_views = StepViews(None, None, None, self.cursor_loss[0], self.cursor_sched[0, 0],
+                                          self.cursor_sched[0, 1])
+        else:
+            self.cursor_batch = torch.zeros(1, seeds, rows, 5, **opts)
+            self.cursor_logits = torch.zeros(1, seeds, rows, 1, **opts)
+            self.cursor_views = StepViews(self.cursor_batch[0, ..., :3], self.cursor_batch[0, ..., 4:],
+                                          self.cursor_logits[0], None, self.cursor_sched[0, 0],
+                                          self.cursor_sched[0, 1])
+        self._cursor_graphs: dict[int, torch.cuda.CUDAGraph] = {}
 
     # ---- parameters -------------------------------------------------------------------------
 
@@ -181,7 +206,8 @@ class StepEngine:
         torch.bmm(prev, self.weights_t[last], out=logits)
 
     def _make_chunks(self) -> list[Chunk]:
-        count = -(-self.n_pixels // CHUNK_ROWS)
+        limit = CHUNK_ROWS if self.device.type == "cpu" else CUDA_CHUNK_ROWS
+        count = -(-self.n_pixels // limit)
         size = -(-self.n_pixels // count)  # balanced: at most two distinct sizes
         spaces: dict[int, Workspace] = {}
         chunks = []
@@ -204,7 +230,11 @@ class StepEngine:
         grad_t = ws.dlogit_t
         for layer in range(len(self.weights) - 1, -1, -1):
             below = inputs if layer == 0 else ws.out[layer - 1]
-            torch.bmm(grad_t, below, out=weight_grads[layer])
+            if self.per_seed_weight_grads:
+                for s in range(self.seeds):
+                    torch.mm(grad_t[s], below[s], out=weight_grads[layer][s])
+            else:
+                torch.bmm(grad_t, below, out=weight_grads[layer])
             if layer == 0:
                 break
             dpre = ws.dpre[layer - 1]
@@ -217,17 +247,23 @@ class StepEngine:
                                                               False, grad_input=dpre)
             grad, grad_t = dpre, ws.dpre_t[layer - 1]
 
-    def _adam(self, slot: int) -> None:
-        torch._fused_adam_([self.params], [self.grads], [self.exp_avg], [self.exp_avg_sq], [],
-                           [self.stepno_slots[slot]], lr=self.lr_slots[slot], beta1=BETA1,
-                           beta2=BETA2, weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False)
+    def _slot_views(self, slot: int) -> StepViews:
+        lr, stepno = self.sched_buf[slot, 0], self.sched_buf[slot, 1]
+        if self.full_batch:
+            return StepViews(None, None, None, self.loss_buf[slot], lr, stepno)
+        batch = self.batch_buf[slot]
+        return StepViews(batch[..., :3], batch[..., 4:], self.logit_buf[slot], None, lr, stepno)
 
-    def _gradient_step(self, slot: int) -> None:
-        """Forward and backward of step `slot` of the block: fills self.grads."""
+    def _adam(self, views: StepViews) -> None:
+        torch._fused_adam_([self.params], [self.grads], [self.exp_avg], [self.exp_avg_sq], [],
+                           [views.stepno], lr=views.lr, beta1=BETA1, beta2=BETA2, weight_decay=0.0,
+                           eps=EPS, amsgrad=False, maximize=False)
+
+    def _gradient_step(self, views: StepViews) -> None:
+        """Forward and backward of one step: fills self.grads (and the step's loss or logits)."""
         if not self.full_batch:
-            inputs, logits = self.input_slots[slot], self.logit_slots[slot]
-            self._forward(self.ws, inputs, logits)
-            self._backward(self.ws, inputs, logits, self.scaled_slots[slot], self.weight_grads)
+            self._forward(self.ws, views.inputs, views.logits)
+            self._backward(self.ws, views.inputs, views.logits, views.scaled, self.weight_grads)
             return
         for index, chunk in enumerate(self.chunks):
             self._forward(chunk.ws, chunk.inputs, chunk.logits)
@@ -238,11 +274,24 @@ class StepEngine:
         # Summing per-chunk gradients afterwards beats accumulating matmuls (baddbmm, beta=1).
         for layer, partial in enumerate(self.partial_stacks):
             torch.sum(partial, dim=0, out=self.weight_grads[layer])
-        torch.sum(self.chunk_loss, dim=0, out=self.loss_slots[slot])
+        torch.sum(self.chunk_loss, dim=0, out=views.loss)
 
-    def _step(self, slot: int) -> None:
-        self._gradient_step(slot)
-        self._adam(slot)
+    def _step(self, views: StepViews) -> None:
+        self._gradient_step(views)
+        self._adam(views)
+
+    def _cursor_step(self) -> None:
+        """One step of slot `cursor`, through fixed buffers; advances the cursor."""
+        cursor = self.cursor
+        torch.index_select(self.sched_buf, 0, cursor, out=self.cursor_sched)
+        if not self.full_batch:
+            torch.index_select(self.batch_buf, 0, cursor, out=self.cursor_batch)
+        self._step(self.cursor_views)
+        if self.full_batch:
+            self.loss_buf.index_copy_(0, cursor, self.cursor_loss)
+        else:
+            self.logit_buf.index_copy_(0, cursor, self.cursor_logits)
+        cursor.add_(1)
 
     # ---- blocks -----------------------------------------------------------------------------
 
@@ -261,23 +310,37 @@ class StepEngine:
             # One gather for the whole block: per step it would cost a dispatch each time.
             torch.index_select(self.table, 0, self.index_buf[:count].view(-1),
                                out=self.batch_buf[:count].view(-1, 5))
-        self.host_sched[0, :count] = torch.from_numpy(np.asarray(rates, dtype=np.float32))
-        self.host_sched[1, :count] = torch.arange(first_step + 1, first_step + count + 1)
-        self.lr_buf[:count].copy_(self.host_sched[0, :count], non_blocking=True)
-        self.stepno_buf[:count].copy_(self.host_sched[1, :count], non_blocking=True)
+        self.host_sched[:count, 0] = torch.from_numpy(np.asarray(rates, dtype=np.float32))
+        self.host_sched[:count, 1] = torch.arange(first_step + 1, first_step + count + 1)
+        self.sched_buf[:count].copy_(self.host_sched[:count], non_blocking=True)
 
     def run_block(self, count: int, stop: Event | None = None) -> int:
         """Run the `count` prepared steps; returns how many ran (fewer if `stop` was set)."""
-        if self.use_graphs and count == self.block:
+        if not self.use_graphs:
+            for slot in range(count):
+                if stop is not None and stop.is_set():
+                    return slot
+                self._step(self.slots[slot])
+            return count
+        if count == self.block:
             if self._graph is None:
-                self._capture()
+                self._graph = self._capture(lambda: [self._step(v) for v in self.slots])
             self._graph.replay()
             return count
-        for slot in range(count):
-            if stop is not None and stop.is_set():
-                return slot
-            self._step(slot)
-        return count
+        # A shorter block: replays of graphs of 64, 8 and 1 cursor steps.
+        self.cursor.zero_()
+        done = 0
+        for size in GRAPH_SIZES:
+            while count - done >= size:
+                if stop is not None and stop.is_set():
+                    return done
+                if size not in self._cursor_graphs:
+                    self._cursor_graphs[size] = self._capture(
+                        lambda size=size: [self._cursor_step() for _ in range(size)])
+                    self.cursor.fill_(done)
+                self._cursor_graphs[size].replay()
+                done += size
+        return done
 
     def block_losses(self, count: int) -> np.ndarray:
         """Minibatch loss of each of the block's first `count` steps, float32 [count, seeds]."""
@@ -289,22 +352,29 @@ class StepEngine:
                                                   self.batch_buf[:count, ..., 3:4], reduction="none")
         return loss.mean(dim=(2, 3)).cpu().numpy()
 
-    def _capture(self) -> None:
-        """Record one whole block of steps as a CUDA graph (its buffers are all static)."""
-        saved = [t.clone() for t in (self.params, self.exp_avg, self.exp_avg_sq)]
+    def _capture(self, steps) -> torch.cuda.CUDAGraph:
+        """Record `steps()` as a CUDA graph: every buffer it touches is static.
+
+        Capture records without running; the warm-up before it does run, so the state it
+        changes is put back afterwards.
+        """
+        state = (self.params, self.exp_avg, self.exp_avg_sq, self.cursor,
+                 self.loss_buf if self.full_batch else self.logit_buf)
+        saved = [t.clone() for t in state]
+        self.cursor.zero_()  # the warm-up's cursor steps read slots 0 and 1, wherever a block left it
         stream = torch.cuda.Stream(self.device)
         stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(stream):
             for _ in range(2):  # warm-up: lets cuBLAS and the allocator settle before capture
-                self._step(0)
+                self._step(self.slots[0])
+                self._cursor_step()
         torch.cuda.current_stream(self.device).wait_stream(stream)
+        for tensor, value in zip(state, saved):
+            tensor.copy_(value)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            for slot in range(self.block):
-                self._step(slot)
-        for tensor, value in zip((self.params, self.exp_avg, self.exp_avg_sq), saved):
-            tensor.copy_(value)  # capture records without running; undo the warm-up's updates
-        self._graph = graph
+            steps()
+        return graph
 
     # ---- evaluation -----------------------------------------------------------------------------
 

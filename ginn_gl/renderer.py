@@ -247,11 +247,18 @@ class OffscreenTarget:
 
 def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[int, int],
                  options: ViewOptions, dtype: str = "f1") -> np.ndarray:
-    """Render one frame offscreen and return it as [height, width, 4] (row 0 = top)."""
-    target = OffscreenTarget(ctx, *size, dtype=dtype)
+    """Render one frame offscreen and return it as [height, width, 4] (row 0 = top).
+
+    8-bit frames are rounded here from a float render: GL lets a driver convert to 8 bits by
+    either neighbouring level (NVIDIA's differ from round() in ~2% of pixels), numpy does not.
+    """
+    target = OffscreenTarget(ctx, *size, dtype="f4")
     try:
         with target:
             renderer.draw((0, 0, *size), options)
-        return target.read()
+        pixels = target.read()
     finally:
         target.release()
+    if dtype == "f4":
+        return pixels
+    return np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)

@@ -41,7 +41,7 @@ def test_gradients_and_updates_match_autograd_adam(activation, batch_size):
     engine.prepare_block(0, 12, rates)
     indices = [None if batch_size == 0 else engine.index_buf[k].clone() for k in range(12)]
     # The gradient of the first step, on its own.
-    engine._gradient_step(0)
+    engine._gradient_step(engine.slots[0])
     first_grads, _, first_loss = reference_run(engine, sizes, activation, init, indices[:1], rates[:1])
     np.testing.assert_allclose(engine.gradients()[0], first_grads, rtol=1e-5, atol=1e-6)
     assert np.abs(engine.gradients()[0] - first_grads).max() < 1e-6
@@ -102,17 +102,69 @@ def test_stop_event_interrupts_a_block():
     assert engine.run_block(32, stop) == 0
 
 
+@pytest.mark.parametrize("batch_size", [128, 0])
+def test_cursor_steps_equal_slot_steps(batch_size):
+    """The cursor path (what CUDA graphs replay for blocks shorter than a full one) is the same step."""
+    sizes = [2, 16, 16, 1]
+    by_slot, by_cursor = (StepEngine(EngineSpec(sizes, "leaky_relu", [3, 8], batch_size, block=16), TARGET)
+                          for _ in range(2))
+    for first, count in ((0, 13), (13, 16), (29, 1)):
+        rates = learning_rates(2e-3, "cosine", first, count, 40)
+        by_slot.prepare_block(first, count, rates)
+        by_cursor.prepare_block(first, count, rates)
+        assert by_slot.run_block(count) == count
+        by_cursor.cursor.zero_()
+        for _ in range(count):
+            by_cursor._cursor_step()
+        assert int(by_cursor.cursor) == count
+        np.testing.assert_array_equal(by_cursor.block_losses(count), by_slot.block_losses(count))
+        np.testing.assert_array_equal(by_cursor.parameters(), by_slot.parameters())
+    assert not np.array_equal(by_cursor.parameters(), StepEngine(
+        EngineSpec(sizes, "leaky_relu", [3, 8], batch_size, block=16), TARGET).parameters()), "it trained"
+
+
+def test_per_seed_weight_gradients_equal_the_batched_product():
+    """The per-seed products CUDA uses for full-batch weight gradients, run here on the CPU."""
+    sizes = [2, 16, 16, 1]
+    batched, split = (StepEngine(EngineSpec(sizes, "relu", [1, 2, 3], 0), TARGET) for _ in range(2))
+    split.per_seed_weight_grads = True
+    for engine in (batched, split):
+        engine.prepare_block(0, 1, [1e-3])
+        engine._gradient_step(engine.slots[0])
+    assert np.abs(batched.gradients()).max() > 1e-3
+    np.testing.assert_allclose(split.gradients(), batched.gradients(), rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_graph_block_matches_cpu():
+@pytest.mark.parametrize("batch_size", [128, 0])
+def test_cuda_graphs_match_cpu(batch_size):
+    """Full blocks replay one captured graph; shorter ones replay graphs of cursor steps."""
     sizes = [2, 16, 16, 16, 1]
-    cpu = StepEngine(EngineSpec(sizes, "relu", [2], 128, block=32), TARGET, "cpu")
-    gpu = StepEngine(EngineSpec(sizes, "relu", [2], 128, block=32), TARGET, "cuda")
+    cpu = StepEngine(EngineSpec(sizes, "relu", [2, 5], batch_size, block=32), TARGET, "cpu")
+    gpu = StepEngine(EngineSpec(sizes, "relu", [2, 5], batch_size, block=32), TARGET, "cuda")
     assert gpu.use_graphs
-    for first in range(0, 96, 32):
-        rates = learning_rates(1e-3, "cosine", first, 32, 96)
+    first, total = 0, 13 + 31 + 32 + 1 + 27
+    for count in (13, 31, 32, 1, 27):  # a full block's capture comes after a cursor left at 31
+        rates = learning_rates(1e-3, "cosine", first, count, total)
         for engine in (cpu, gpu):
-            engine.prepare_block(first, 32, rates)
-            assert engine.run_block(32) == 32
-        np.testing.assert_allclose(gpu.block_losses(32), cpu.block_losses(32), rtol=1e-4, atol=1e-5)
+            engine.prepare_block(first, count, rates)
+            assert engine.run_block(count) == count
+        np.testing.assert_allclose(gpu.block_losses(count), cpu.block_losses(count), rtol=1e-4, atol=1e-5)
+        first += count
     assert gpu._graph is not None, "full blocks ran as a captured CUDA graph"
+    assert sorted(gpu._cursor_graphs) == [1, 8], "13 = 8 + 5 x 1, 31 = 3 x 8 + 7 x 1, ..."
     np.testing.assert_allclose(gpu.parameters(), cpu.parameters(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(gpu.domain_loss(), cpu.domain_loss(), rtol=1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_through_the_cli(tmp_path, cli):
+    out = tmp_path / "cuda.npz"
+    result = cli("train", "--device", "cuda", "--image", "circle", "--resolution", "64", "--steps", "3000",
+                 "--out", out)
+    assert result.returncode == 0, result.stderr
+    from ginn_gl.runfile import load_run
+
+    run = load_run(out)
+    assert run.meta["device"].startswith("cuda") and run.steps[-1] == 3000
+    assert run.snap_loss[-1] < run.snap_loss[0]
