@@ -76,12 +76,16 @@ def open_window(width: int, height: int, title: str):
         description = glfw.get_error()[1] if hasattr(glfw, "get_error") else None
         reason = description.decode() if isinstance(description, bytes) else (description or "glfw could not start")
         raise UserError(NO_DISPLAY.format(why=reason))
-    glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
-    glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
     glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
     glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
     glfw.window_hint(glfw.SCALE_TO_MONITOR, True)
-    window = glfw.create_window(width, height, title, None, None)
+    window = None
+    for major, minor in ((4, 3), (3, 3)):  # 4.3 brings compute shaders; macOS stops at 4.1
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, major)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, minor)
+        window = glfw.create_window(width, height, title, None, None)
+        if window:
+            break
     if not window:
         glfw.terminate()
         raise UserError(NO_DISPLAY.format(why="no OpenGL 3.3 window could be created on this display"))

@@ -7,10 +7,16 @@ import moderngl
 from ginn_gl.errors import UserError
 
 GL_REQUIRE = 330
+GL_COMPUTE = 430
 
 
 def headless_context() -> moderngl.Context:
     """A standalone EGL context: rendering with no display at all (CI, servers, `render`)."""
+    try:
+        # 4.3 where the driver has it (compute shaders); EGL gives exactly the version asked for.
+        return moderngl.create_standalone_context(backend="egl", require=GL_COMPUTE)
+    except Exception:  # noqa: BLE001 - retried below at the version we need
+        pass
     try:
         return moderngl.create_standalone_context(backend="egl", require=GL_REQUIRE)
     except Exception as exc:  # moderngl/glcontext raise plain Exceptions for a missing EGL

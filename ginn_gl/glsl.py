@@ -11,6 +11,7 @@ import moderngl
 from ginn_gl.resources import shader_dir
 
 GLSL_VERSION = "#version 330 core"
+COMPUTE_VERSION = "#version 430 core"  # compute shaders came with OpenGL 4.3
 STAGES = {"vertex_shader": "VERTEX_SHADER", "fragment_shader": "FRAGMENT_SHADER"}
 
 
@@ -18,8 +19,9 @@ class ShaderError(RuntimeError):
     """A GLSL program failed to compile or link; the message names the file and its lines."""
 
 
-def build_source(text: str, stage: str, defines: dict[str, object] | None = None) -> str:
-    header = [GLSL_VERSION, f"#define {stage}"]
+def build_source(text: str, stage: str, defines: dict[str, object] | None = None,
+                 version: str = GLSL_VERSION) -> str:
+    header = [version, f"#define {stage}"]
     header += [f"#define {name} {value}" for name, value in (defines or {}).items()]
     # GLSL >= 3.30: the line after `#line N` is line N, so errors carry the file's numbering.
     header.append("#line 1")
@@ -33,5 +35,16 @@ def load_program(ctx: moderngl.Context, name: str, defines: dict[str, object] | 
     sources = {key: build_source(text, macro, defines) for key, macro in STAGES.items()}
     try:
         return ctx.program(**sources)
+    except moderngl.Error as exc:
+        raise ShaderError(f"{path.name}: {exc}".rstrip()) from None
+
+
+def load_compute(ctx: moderngl.Context, name: str, defines: dict[str, object] | None = None,
+                 folder: Path | None = None) -> moderngl.ComputeShader:
+    """The file's COMPUTE_SHADER stage (needs an OpenGL 4.3 context)."""
+    path = (folder or shader_dir()) / name
+    source = build_source(path.read_text(encoding="utf-8"), "COMPUTE_SHADER", defines, COMPUTE_VERSION)
+    try:
+        return ctx.compute_shader(source)
     except moderngl.Error as exc:
         raise ShaderError(f"{path.name}: {exc}".rstrip()) from None

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from ginn_gl.glsl import load_program
+from ginn_gl.glsl import load_compute, load_program
 from ginn_gl.network import LEAKY_SLOPE, layer_slices
 from ginn_gl.palette import neuron_colours
 from ginn_gl.selection import hidden_count
 
 VIEWS = ("prediction", "target", "error")
+SHADER_PATHS = ("auto", "fragment", "compute")
+COMPUTE_GROUP = 8  # network.glsl's local_size_x and local_size_y
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "software", "swiftshader")
 WEIGHTS_ROW = 1024  # texels per row of the weight texture
 UNROLL_TILES = 64  # networks up to this many 4x4 weight tiles get fully unrolled shader code
 DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
@@ -83,8 +86,9 @@ class NetworkRenderer:
     llvmpipe), else in an RGBA32F texture; neuron colours and on/off states in a uniform block.
     """
 
-    def __init__(self, ctx: moderngl.Context, sizes: list[int], activation: str):
+    def __init__(self, ctx: moderngl.Context, sizes: list[int], activation: str, path: str = "auto"):
         self.ctx = ctx
+        self.path = choose_shader_path(ctx, path)
         self.sizes = list(sizes)
         self.layout = WeightLayout.for_sizes(self.sizes)
         lay = self.layout
@@ -115,7 +119,12 @@ class NetworkRenderer:
         self.use_ubo = lay.texels * 16 <= min(ctx.info["GL_MAX_UNIFORM_BLOCK_SIZE"], 1 << 16)
         if self.use_ubo:
             defines["WEIGHTS_UBO"] = lay.texels
-        self.program = load_program(ctx, "network.glsl", defines)
+        if self.path == "compute":
+            self.program = load_compute(ctx, "network.glsl", defines)
+            self.blit = load_program(ctx, "blit.glsl")
+        else:
+            self.program = load_program(ctx, "network.glsl", defines)
+        self.image: moderngl.Texture | None = None  # the compute path's RGBA32F view
         rows = -(-lay.texels // WEIGHTS_ROW)
         self._weights_host = np.zeros((lay.texels if self.use_ubo else rows * WEIGHTS_ROW, 4),
                                       dtype=np.float32)
@@ -132,7 +141,8 @@ class NetworkRenderer:
             texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
         triangle = np.array([-1.0, -1.0, 3.0, -1.0, -1.0, 3.0], dtype=np.float32)
         self.vbo = ctx.buffer(triangle.tobytes())
-        self.vao = ctx.vertex_array(self.program, [(self.vbo, "2f", "in_position")])
+        drawn_by = self.blit if self.path == "compute" else self.program
+        self.vao = ctx.vertex_array(drawn_by, [(self.vbo, "2f", "in_position")])
         self.weights_key: object = None
         self._neuron_state: bytes | None = None
         self.uploads = 0  # weight uploads so far: the window asserts one per snapshot change
@@ -188,6 +198,8 @@ class NetworkRenderer:
         }
         if not self.use_ubo:
             values["u_weights"] = 0
+        if self.path == "compute":
+            values["u_image"] = 3
         return values
 
     def draw(self, viewport: tuple[int, int, int, int], options: ViewOptions) -> None:
@@ -209,11 +221,51 @@ class NetworkRenderer:
         self.target.use(2)
         self.ctx.viewport = viewport
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
+        if self.path == "compute":
+            self._shade_image(viewport)
         self.vao.render(moderngl.TRIANGLES, vertices=3)
 
+    def _shade_image(self, viewport: tuple[int, int, int, int]) -> None:
+        """Compute path: shade the view into self.image and set up blit.glsl to copy it."""
+        x, y, width, height = viewport
+        if self.image is None or self.image.size != (width, height):
+            if self.image is not None:
+                self.image.release()
+            self.image = self.ctx.texture((width, height), 4, dtype="f4")
+            self.image.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.image.bind_to_image(3, read=False, write=True)
+        self.program.run(-(-width // COMPUTE_GROUP), -(-height // COMPUTE_GROUP))
+        self.ctx.memory_barrier(moderngl.TEXTURE_FETCH_BARRIER_BIT)
+        self.image.use(4)
+        self.blit["u_image"].value = 4
+        self.blit["u_origin"].value = (x, y)
+
     def release(self) -> None:
-        for resource in (self.vao, self.vbo, self.weights, self.neurons, self.target, self.program):
+        resources = [self.vao, self.vbo, self.weights, self.neurons, self.target, self.program]
+        if self.path == "compute":
+            resources += [self.blit] + ([self.image] if self.image is not None else [])
+        for resource in resources:
             resource.release()
+
+
+def software_renderer(ctx: moderngl.Context) -> bool:
+    return any(name in ctx.info["GL_RENDERER"].lower() for name in SOFTWARE_RENDERERS)
+
+
+def choose_shader_path(ctx: moderngl.Context, requested: str = "auto") -> str:
+    """Where the per-pixel network runs: a fragment shader, or a compute shader (OpenGL 4.3).
+
+    auto picks compute on a GPU that offers it (a compute GPU shades fragments on a few of its
+    SMs) and fragment on a CPU rasteriser, where the fragment path is the tuned one.
+    """
+    if requested not in SHADER_PATHS:
+        raise ValueError(f"shader path must be one of {SHADER_PATHS}, not {requested!r}")
+    can_compute = ctx.version_code >= 430
+    if requested == "compute" and not can_compute:
+        raise ValueError(f"the compute path needs OpenGL 4.3; this context is {ctx.version_code / 100:.1f}")
+    if requested == "auto":
+        return "compute" if can_compute and not software_renderer(ctx) else "fragment"
+    return requested
 
 
 class OffscreenTarget:

@@ -16,6 +16,9 @@
 //   WEIGHTS_ROW     texels per row of the weight texture
 //   WEIGHTS_UBO     defined (to the texel count) when the weights fit a uniform block, which is
 //                   cheaper to read than a texture; larger networks use the texture
+// Stages: VERTEX_SHADER + FRAGMENT_SHADER shade the view directly; COMPUTE_SHADER (GLSL 4.30)
+// shades the same pixels into an RGBA32F image that blit.glsl then copies: a GPU built for compute
+// (an H100 has a few graphics-capable SMs of its 132) runs it on every SM.
 
 #ifdef VERTEX_SHADER
 in vec2 in_position;  // a triangle that covers the viewport
@@ -25,7 +28,7 @@ void main() {
 }
 #endif
 
-#ifdef FRAGMENT_SHADER
+#if defined(FRAGMENT_SHADER) || defined(COMPUTE_SHADER)
 #ifdef WEIGHTS_UBO
 layout(std140) uniform Weights {
     vec4 weights[WEIGHTS_UBO];  // packed weights and biases
@@ -44,7 +47,12 @@ uniform float u_line_width;       // pixels
 uniform float u_highlight_width;  // pixels
 uniform float u_output_width;     // pixels; 0 hides the output's p = 0.5 boundary
 
+#ifdef FRAGMENT_SHADER
 out vec4 frag_color;
+#else
+layout(local_size_x = 8, local_size_y = 8) in;
+layout(rgba32f) uniform writeonly image2D u_image;  // the view, u_viewport.zw texels
+#endif
 
 const int LAYER_IN4[N_LAYERS] = int[N_LAYERS](LAYER_IN4_LIST);
 const int LAYER_OUT[N_LAYERS] = int[N_LAYERS](LAYER_OUT_LIST);
@@ -138,8 +146,8 @@ void dense_layer(int in4, int outputs, int w_offset, int b_offset, int first_neu
     }
 }
 
-void main() {
-    vec2 frag = gl_FragCoord.xy - u_viewport.xy;
+// The view's colour at `frag`: a pixel centre relative to the view's bottom left corner.
+vec3 shade(vec2 frag) {
     vec2 uv = vec2(frag.x / u_viewport.z, 1.0 - frag.y / u_viewport.w);  // y grows downwards
     vec2 pos = mix(u_domain.xy, u_domain.zw, uv);
     vec2 per_pixel = (u_domain.zw - u_domain.xy) / u_viewport.zw;
@@ -177,7 +185,18 @@ void main() {
         background = inside ? vec3(p) : mix(vec3(p), OUTSIDE, 0.55);
     }
     vec3 colour = lines.rgb + background * (1.0 - lines.a);
-    colour = mix(colour, highlight.rgb, highlight.a);
-    frag_color = vec4(colour, 1.0);
+    return mix(colour, highlight.rgb, highlight.a);
 }
+
+#ifdef FRAGMENT_SHADER
+void main() {
+    frag_color = vec4(shade(gl_FragCoord.xy - u_viewport.xy), 1.0);
+}
+#else
+void main() {
+    ivec2 pixel = ivec2(gl_GlobalInvocationID.xy);
+    if (pixel.x >= int(u_viewport.z) || pixel.y >= int(u_viewport.w)) return;
+    imageStore(u_image, pixel, vec4(shade(vec2(pixel) + 0.5), 1.0));
+}
+#endif
 #endif

@@ -13,7 +13,7 @@ from ginn_gl.engine import EngineSpec, StepEngine
 from ginn_gl.glsl import ShaderError, load_program
 from ginn_gl.model import init_parameters
 from ginn_gl.network import evaluate, grid_points, layer_sizes, layer_slices
-from ginn_gl.renderer import NetworkRenderer, ViewOptions, render_image
+from ginn_gl.renderer import NetworkRenderer, OffscreenTarget, ViewOptions, render_image
 from ginn_gl.selection import hidden_count, neuron_index
 from ginn_gl.targets import load_target
 
@@ -44,8 +44,17 @@ def busiest_neuron(flat, sizes, activation, layer, n):
     return int(np.argmax(changes))
 
 
-def make_renderer(ctx, sizes, activation, flat, shown=None):
-    renderer = NetworkRenderer(ctx, sizes, activation)
+@pytest.fixture(params=["fragment", "compute"])
+def shader_path(request, gl_context):
+    """Every drawing test runs on both paths: llvmpipe offers OpenGL 4.5, so compute runs in CI too."""
+    if request.param == "compute" and gl_context.version_code < 430:
+        pytest.fail(f"the compute path needs OpenGL 4.3; this context has {gl_context.version_code}")
+    return request.param
+
+
+def make_renderer(ctx, sizes, activation, flat, shown=None, path="fragment"):
+    renderer = NetworkRenderer(ctx, sizes, activation, path)
+    assert renderer.path == path
     renderer.set_weights(flat)
     renderer.set_target(load_target("circle", 32).pixels)
     renderer.set_neurons(np.zeros(hidden_count(sizes), bool) if shown is None else shown)
@@ -53,10 +62,10 @@ def make_renderer(ctx, sizes, activation, flat, shown=None):
 
 
 @pytest.mark.parametrize("hidden,activation", ARCHITECTURES)
-def test_prediction_equals_numpy_float64(gl_context, hidden, activation):
+def test_prediction_equals_numpy_float64(gl_context, shader_path, hidden, activation):
     sizes = layer_sizes(hidden)
     flat = trained(tuple(hidden), activation)
-    renderer = make_renderer(gl_context, sizes, activation, flat)
+    renderer = make_renderer(gl_context, sizes, activation, flat, path=shader_path)
     size = (96, 80)
     expected = evaluate(flat, sizes, activation, grid_points(size[1], size[0])).probability
     expected = expected.reshape(size[1], size[0])
@@ -71,10 +80,10 @@ def test_prediction_equals_numpy_float64(gl_context, hidden, activation):
     renderer.release()
 
 
-def test_a_domain_beyond_the_unit_square_maps_pixels_to_its_points(gl_context):
+def test_a_domain_beyond_the_unit_square_maps_pixels_to_its_points(gl_context, shader_path):
     sizes = layer_sizes([16, 16, 16])
     flat = trained((16, 16, 16), "relu")
-    renderer = make_renderer(gl_context, sizes, "relu", flat)
+    renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     domain = (-0.5, -0.25, 1.5, 1.25)  # wider than tall, reaching outside [0,1]^2; y downwards
     width, height = 120, 90
     points = grid_points(height, width, domain)
@@ -111,12 +120,12 @@ def pre_activation(flat, sizes, activation, points, layer, neuron, gradients=Fal
 
 
 @pytest.mark.parametrize("layer", [1, 2, 3])
-def test_lines_follow_sign_changes(gl_context, layer):
+def test_lines_follow_sign_changes(gl_context, shader_path, layer):
     sizes = layer_sizes([16, 16, 16])
     flat = trained((16, 16, 16), "relu")
     n = 160
     neuron = busiest_neuron(flat, sizes, "relu", layer, n)
-    renderer = make_renderer(gl_context, sizes, "relu", flat)
+    renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     # At the default width 1.5 a pixel is lit (coverage >= 0.5) within 0.75 px of the line; a pixel
     # with a 4-neighbour of the other sign lies within max(|nx|, |ny|) (0.707..1) px of it, and of
     # two such neighbours one is within 0.5 px: so lit pixels are sign-change pixels and every
@@ -146,11 +155,11 @@ def test_lines_follow_sign_changes(gl_context, layer):
     assert precision >= 0.97 and recall >= 0.97, (precision, recall)
 
 
-def test_line_coverage_is_the_exact_distance(gl_context):
+def test_line_coverage_is_the_exact_distance(gl_context, shader_path):
     sizes = layer_sizes([16, 16, 16])
     flat = trained((16, 16, 16), "relu")
     n = 128
-    renderer = make_renderer(gl_context, sizes, "relu", flat)
+    renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     options = ViewOptions(view="target", line_width=2.0)
     for layer in (1, 2, 3):
         neuron = busiest_neuron(flat, sizes, "relu", layer, n)
@@ -165,13 +174,13 @@ def test_line_coverage_is_the_exact_distance(gl_context):
         assert np.quantile(error, 0.995) < 0.02 and error.mean() < 2e-3
 
 
-def test_a_neuron_that_never_switches_draws_nothing(gl_context):
+def test_a_neuron_that_never_switches_draws_nothing(gl_context, shader_path):
     sizes = layer_sizes([4, 4])
     flat = params_for(sizes, seed=1)
     first, second = layer_slices(sizes)[:2]
     flat[first.bias.start + 2] = 50.0  # layer 1 neuron 2: always on in (and far around) the view
     flat[second.bias.start + 1] = -500.0  # layer 2 neuron 1: dead everywhere
-    renderer = make_renderer(gl_context, sizes, "relu", flat)
+    renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     none = render_image(gl_context, renderer, (64, 64), ViewOptions())
     for layer, neuron in ((1, 2), (2, 1)):
         shown = np.zeros(hidden_count(sizes), bool)
@@ -182,13 +191,13 @@ def test_a_neuron_that_never_switches_draws_nothing(gl_context):
     assert not np.array_equal(render_image(gl_context, renderer, (64, 64), ViewOptions()), none)
 
 
-def test_line_width_is_constant_under_zoom(gl_context):
+def test_line_width_is_constant_under_zoom(gl_context, shader_path):
     sizes = layer_sizes([4])
     flat = np.zeros(4 * 3 + 5, dtype=np.float32)
     w, b = layer_slices(sizes)[0].weight, layer_slices(sizes)[0].bias
     flat[w] = [0.6, 0.8] + [0.0] * 6  # neuron 0: 0.6 x + 0.8 y - 0.7 = 0, a straight line
     flat[b.start] = -0.7
-    renderer = make_renderer(gl_context, sizes, "relu", flat)
+    renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     widths = []
     for domain in ((0.0, 0.0, 1.0, 1.0), (0.375, 0.375, 0.625, 0.625)):  # 4x zoom about (0.5, 0.5)
         options = ViewOptions(view="target", line_width=1.5, domain=domain)
@@ -203,19 +212,42 @@ def test_line_width_is_constant_under_zoom(gl_context):
     assert widths[1] == pytest.approx(widths[0], rel=0.02)
 
 
-def test_target_view_reproduces_the_target(gl_context):
+def test_both_paths_draw_the_same_pixels_into_an_offset_viewport(gl_context):
+    """The window draws its view into part of the framebuffer: the compute path's copy lands there too."""
+    sizes = layer_sizes([16, 16, 16])
+    flat = trained((16, 16, 16), "relu")
+    shown = np.ones(hidden_count(sizes), bool)
+    frames = []
+    for path in ("fragment", "compute"):
+        renderer = make_renderer(gl_context, sizes, "relu", flat, shown, path=path)
+        target = OffscreenTarget(gl_context, 100, 80, dtype="f4")
+        with target:
+            gl_context.clear(0.25, 0.5, 0.75, 1.0)
+            renderer.draw((30, 10, 60, 50), ViewOptions(output_boundary=True))
+        frames.append(target.read())
+        target.release()
+        renderer.release()
+    fragment, compute = frames
+    inside = np.zeros((80, 100), bool)
+    inside[80 - 60:80 - 10, 30:90] = True  # rows from the top: the viewport spans y 10..60 from the bottom
+    assert np.all(fragment[~inside] == [0.25, 0.5, 0.75, 1.0]) and np.all(compute[~inside] == [0.25, 0.5, 0.75, 1.0])
+    assert np.abs(fragment[inside] - compute[inside]).max() < 1e-5
+    assert fragment[inside].std() > 0.1, "a picture with structure, lines included"
+
+
+def test_target_view_reproduces_the_target(gl_context, shader_path):
     target = load_target("bottle", 200).pixels
     sizes = layer_sizes([16, 16, 16])
-    renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes))
+    renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     renderer.set_target(target)
     image = render_image(gl_context, renderer, (200, 200), ViewOptions(view="target"))
     assert np.array_equal(image[..., 0], target * 255) and np.array_equal(image[..., 2], target * 255)
 
 
-def test_error_view_marks_only_wrong_pixels(gl_context):
+def test_error_view_marks_only_wrong_pixels(gl_context, shader_path):
     sizes = layer_sizes([16, 16, 16])
     flat = trained((16, 16, 16), "relu", steps=300, image="circle")
-    renderer = make_renderer(gl_context, sizes, "relu", flat)
+    renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     target = load_target("circle", 64).pixels
     renderer.set_target(target)
     image = render_image(gl_context, renderer, (64, 64), ViewOptions(view="error")).astype(int)
@@ -225,18 +257,18 @@ def test_error_view_marks_only_wrong_pixels(gl_context):
     assert np.array_equal(~grey, wrong)
 
 
-def test_weights_upload_once_per_snapshot(gl_context):
+def test_weights_upload_once_per_snapshot(gl_context, shader_path):
     sizes = layer_sizes([16, 16, 16])
-    renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes))
+    renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     before = renderer.uploads
     assert renderer.set_weights(params_for(sizes, seed=1), key=("run", 7))
     assert not renderer.set_weights(params_for(sizes, seed=1), key=("run", 7))
     assert renderer.uploads == before + 1
 
 
-def test_every_uniform_must_be_set(gl_context, monkeypatch):
+def test_every_uniform_must_be_set(gl_context, shader_path, monkeypatch):
     sizes = layer_sizes([4])
-    renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes))
+    renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     original = renderer.uniforms
 
     def forgetful(viewport, options):
