@@ -1,7 +1,8 @@
 """Milliseconds per frame of the network view, beside the CPU way of getting the same picture.
 
-Ours: the fragment shader evaluates the 2-16-16-16-1 network per pixel with exact forward-mode
-derivatives and draws all 48 neurons' zero-crossings as anti-aliased lines (EGL, no display).
+Ours: a shader (fragment, and compute where OpenGL 4.3 is there) evaluates the 2-16-16-16-1 net
+per pixel with exact forward-mode derivatives and draws all 48 neurons' zero-crossings as
+anti-aliased lines (EGL, no display).
 The CPU way, as the original GINN did it: a torch forward pass over the same pixel grid, then
 each neuron's boundary extracted from sign changes between neighbouring pixels and composited in
 its colour over the prediction. Both produce an RGB frame of the same size, in the same run.
@@ -25,7 +26,7 @@ from ginn_gl.gl import headless_context
 from ginn_gl.model import load_flat, reference_module
 from ginn_gl.network import grid_points
 from ginn_gl.palette import neuron_colours
-from ginn_gl.renderer import NetworkRenderer, OffscreenTarget, ViewOptions
+from ginn_gl.renderer import NetworkRenderer, OffscreenTarget, ViewOptions, choose_shader_path, software_renderer
 from ginn_gl.runfile import load_run
 
 SIZES = [(512, 512), (1024, 1024), (1920, 1080)]
@@ -75,39 +76,48 @@ def main() -> None:
     args = parser.parse_args()
     run = load_run(args.run or trained_run())
     ctx = headless_context()
-    renderer = NetworkRenderer(ctx, run.layers, run.activation)
-    renderer.set_weights(run.weights[-1])
-    renderer.set_target(run.target)
-    renderer.set_neurons(np.ones(renderer.n_hidden, dtype=bool))
+    paths = ["fragment", "compute"] if ctx.version_code >= 430 else ["fragment"]
+    renderers = {}
+    for path in paths:
+        renderer = NetworkRenderer(ctx, run.layers, run.activation, path)
+        renderer.set_weights(run.weights[-1])
+        renderer.set_target(run.target)
+        renderer.set_neurons(np.ones(renderer.n_hidden, dtype=bool))
+        renderers[path] = renderer
     module = load_flat(reference_module(run.layers, run.activation), run.weights[-1])
     colours = torch.from_numpy(np.concatenate(neuron_colours(run.layers)))
+    renderer = renderers["fragment"]
     print(f"GL: {ctx.info['GL_RENDERER']} ({ctx.info['GL_VERSION']}); CPU way: torch {torch.__version__} "
           f"with {torch.get_num_threads()} thread(s); {renderer.n_hidden} lines; weights in a "
-          f"{'uniform block' if renderer.use_ubo else 'texture'}")
+          f"{'uniform block' if renderer.use_ubo else 'texture'}; the window and `render` use the "
+          f"{choose_shader_path(ctx)} path here")
     print()
-    software = "llvmpipe" in ctx.info["GL_RENDERER"] or "softpipe" in ctx.info["GL_RENDERER"]
-    print("| frame | shader (ms/frame) | shader GPU time (ms) | CPU way (ms/frame) | CPU / shader |")
-    print("|---|---:|---:|---:|---:|")
+    software = software_renderer(ctx)
+    # A software rasteriser's timer query does not time the shading; GPU times are for GPUs only.
+    header = " | ".join(f"{p} (ms/frame) | {p} GPU time (ms)" for p in paths)
+    print(f"| frame | {header} | CPU way (ms/frame) | CPU / best shader |")
+    print("|---|" + "---:|" * (2 * len(paths) + 2))
     for width, height in SIZES:
         target = OffscreenTarget(ctx, width, height)
         options = ViewOptions()
+        cells, best = [], float("inf")
+        for path in paths:
+            def gl_frame(target=target, width=width, height=height, options=options, r=renderers[path]):
+                with target:
+                    r.draw((0, 0, width, height), options)
+                ctx.finish()
 
-        def gl_frame(target=target, width=width, height=height, options=options):
-            with target:
-                renderer.draw((0, 0, width, height), options)
-            ctx.finish()
-
-        shader_ms = time_it(gl_frame, args.repeats)
-        query = ctx.query(time=True)
-        with query:
-            gl_frame()
-        # A software rasteriser's timer query does not time the shading; show it for GPUs only.
-        gpu_ms = "n/a (CPU)" if software else f"{query.elapsed / 1e6:.3f}"
+            shader_ms = time_it(gl_frame, args.repeats)
+            query = ctx.query(time=True)
+            with query:
+                gl_frame()
+            gpu_ms = "n/a (CPU)" if software else f"{query.elapsed / 1e6:.3f}"
+            cells += [f"{shader_ms:.2f}", gpu_ms]
+            best = min(best, shader_ms)
         points = torch.from_numpy(grid_points(height, width).astype(np.float32))
         cpu_ms = time_it(lambda p=points, w=width, h=height: cpu_frame(module, colours, p, w, h), args.repeats)
         target.release()
-        print(f"| {width}x{height} | {shader_ms:.1f} | {gpu_ms} | {cpu_ms:.1f} | "
-              f"{cpu_ms / shader_ms:.2f}x |", flush=True)
+        print(f"| {width}x{height} | {' | '.join(cells)} | {cpu_ms:.1f} | {cpu_ms / best:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":
