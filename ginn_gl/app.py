@@ -237,7 +237,7 @@ class App:
         data = PanelInput(history=history, index=index, weights=self._weights_for_panel(index, weights),
                           activation=self.session.activation, training=trainer, seed=self.session.seed,
                           device=self.session.device, frame_ms=self.frame_ms, view_ms=self.view_ms,
-                          title=self.title)
+                          title=self.title, view_path=self.renderer.path)
         for action, argument in self.panel.build(self.settings, data, panel_x, float(win_height)):
             self._act(action, argument)
         area = max(1, int(round(panel_x * scale)))

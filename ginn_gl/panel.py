@@ -51,6 +51,7 @@ class PanelInput:
     frame_ms: float
     view_ms: float
     title: str
+    view_path: str = "fragment"  # the shader that draws the view: fragment or compute
 
 
 @dataclass
@@ -396,7 +397,7 @@ class Panel:
         else:
             imgui.text(data.device)
         used = len(history) * (history.n_params * 4 + 12) + history.losses.nbytes
-        imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms")
+        imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms ({data.view_path} shader)")
         imgui.text(f"{len(history):,} snapshots, {used / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
                    + (f", thinned {history.thinned}x" if history.thinned else ""))
         imgui.text_disabled("F1 or ? shows the keys")
