@@ -28,7 +28,7 @@ from ginn_gl.glsl import load_program  # noqa: E402
 from ginn_gl.history import History  # noqa: E402
 from ginn_gl.imgui_renderer import ImGuiRenderer  # noqa: E402
 from ginn_gl.panel import Panel, PanelInput, build_help  # noqa: E402
-from ginn_gl.renderer import NetworkRenderer, ViewOptions  # noqa: E402
+from ginn_gl.renderer import NetworkRenderer, ViewOptions, software_renderer  # noqa: E402
 from ginn_gl.runfile import Run, save_run  # noqa: E402
 from ginn_gl.targets import Target  # noqa: E402
 from ginn_gl.viewstate import Settings  # noqa: E402
@@ -125,8 +125,7 @@ class App:
         self._last_input = time.perf_counter()
         self._install_activity_callbacks()  # before ImGui's backend, which chains to them
         imgui.backends.glfw_init_for_opengl(ctypes.cast(self.window, ctypes.c_void_p).value, True)
-        renderer_name = self.ctx.info["GL_RENDERER"].lower()
-        self.software = any(name in renderer_name for name in ("llvmpipe", "softpipe", "software", "swiftshader"))
+        self.software = software_renderer(self.ctx)
         self._frame_work = 0.0  # seconds the last frame took, swap included
         self.ui = ImGuiRenderer(self.ctx)
         # glFinish through ctypes releases the GIL while the GPU (or llvmpipe) works; moderngl's
