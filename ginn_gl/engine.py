@@ -153,8 +153,8 @@ class StepEngine:
         self.sched_buf = torch.zeros(block, 2, **opts)  # learning rate, Adam step number
         self.ws = None if self.full_batch else Workspace(self.sizes, seeds, rows, dev)
         self.inv_rows = 1.0 / rows
-        # cuBLAS runs a batched [16 x 40,000] x [40,000 x 17] product on a handful of blocks (24x
-        # slower for four seeds than one, measured on an H100); one product per seed splits the sum.
+        # cuBLAS runs a batched [16 x 40,000] x [40,000 x 17] product on a handful of blocks: a
+        # four-seed full-batch step took 3.7 ms against one seed's 0.15 ms on an H100 (0.42 ms so).
         self.per_seed_weight_grads = self.device.type == "cuda" and self.full_batch and seeds > 1
         self.chunks = self._make_chunks()
         if self.full_batch:
@@ -363,9 +363,8 @@ class StepEngine:
                 if stop is not None and stop.is_set():
                     return done
                 if size not in self._cursor_graphs:
-                    self._cursor_graphs[size] = self._capture(
+                    self._cursor_graphs[size] = self._capture(  # leaves the cursor where it was
                         lambda size=size: [self._cursor_step() for _ in range(size)])
-                    self.cursor.fill_(done)
                 self._cursor_graphs[size].replay()
                 done += size
         return done

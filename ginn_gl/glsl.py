@@ -29,22 +29,13 @@ def build_source(text: str, stage: str, defines: dict[str, object] | None = None
 
 
 def load_program(ctx: moderngl.Context, name: str, defines: dict[str, object] | None = None,
-                 folder: Path | None = None) -> moderngl.Program:
+                 folder: Path | None = None, compute: bool = False):
+    """The file's vertex + fragment program, or with `compute` its COMPUTE_SHADER stage (OpenGL 4.3)."""
     path = (folder or shader_dir()) / name
     text = path.read_text(encoding="utf-8")
-    sources = {key: build_source(text, macro, defines) for key, macro in STAGES.items()}
     try:
-        return ctx.program(**sources)
-    except moderngl.Error as exc:
-        raise ShaderError(f"{path.name}: {exc}".rstrip()) from None
-
-
-def load_compute(ctx: moderngl.Context, name: str, defines: dict[str, object] | None = None,
-                 folder: Path | None = None) -> moderngl.ComputeShader:
-    """The file's COMPUTE_SHADER stage (needs an OpenGL 4.3 context)."""
-    path = (folder or shader_dir()) / name
-    source = build_source(path.read_text(encoding="utf-8"), "COMPUTE_SHADER", defines, COMPUTE_VERSION)
-    try:
-        return ctx.compute_shader(source)
+        if compute:
+            return ctx.compute_shader(build_source(text, "COMPUTE_SHADER", defines, COMPUTE_VERSION))
+        return ctx.program(**{key: build_source(text, macro, defines) for key, macro in STAGES.items()})
     except moderngl.Error as exc:
         raise ShaderError(f"{path.name}: {exc}".rstrip()) from None

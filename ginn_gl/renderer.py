@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from ginn_gl.glsl import load_compute, load_program
+from ginn_gl.glsl import load_program
 from ginn_gl.network import LEAKY_SLOPE, layer_slices
 from ginn_gl.palette import neuron_colours
 from ginn_gl.selection import hidden_count
@@ -120,7 +120,7 @@ class NetworkRenderer:
         if self.use_ubo:
             defines["WEIGHTS_UBO"] = lay.texels
         if self.path == "compute":
-            self.program = load_compute(ctx, "network.glsl", defines)
+            self.program = load_program(ctx, "network.glsl", defines, compute=True)
             self.blit = load_program(ctx, "blit.glsl")
         else:
             self.program = load_program(ctx, "network.glsl", defines)
