@@ -1,3 +1,4 @@
+import ctypes
 import os
 import subprocess
 import sys
@@ -19,8 +20,8 @@ def cli():
 
 
 @pytest.fixture(scope="session")
-def gl_context():
-    """A real OpenGL context through EGL; in CI its absence fails the test instead of skipping."""
+def egl_context():
+    """One EGL context for the session, current only inside tests that ask for `gl_context`."""
     from ginn_gl.errors import UserError
     from ginn_gl.gl import headless_context
 
@@ -30,8 +31,21 @@ def gl_context():
         if IN_CI:
             pytest.fail(f"CI must provide OpenGL through EGL: {exc}")
         pytest.skip(f"no OpenGL through EGL here: {exc}")
+    # libglvnd refuses a GLX context on a thread that holds a current EGL one (X BadAccess, which
+    # ends the process), so the window tests must find none current, whatever ran before them.
+    egl = ctypes.CDLL("libEGL.so.1")
+    egl.eglGetCurrentDisplay.restype = ctypes.c_void_p
+    egl.eglMakeCurrent.argtypes = [ctypes.c_void_p] * 4
+    egl.eglMakeCurrent(egl.eglGetCurrentDisplay(), None, None, None)
     yield ctx
     ctx.release()
+
+
+@pytest.fixture
+def gl_context(egl_context):
+    """A real OpenGL context through EGL, current for this test; in CI its absence fails the test."""
+    with egl_context:
+        yield egl_context
 
 
 @pytest.fixture(scope="session")
