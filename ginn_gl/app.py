@@ -16,22 +16,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import glfw  # noqa: E402,I001
-import imgui_bundle  # before glfw: makes pyglfw use imgui-bundle's libglfw
-import moderngl  # noqa: E402
+# isort: off
+import imgui_bundle  # first: it points pyglfw at its own libglfw, so both use one GLFW
+import glfw
+# isort: on
+import moderngl
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from ginn_gl.config import TrainConfig  # noqa: E402
-from ginn_gl.errors import UserError  # noqa: E402
-from ginn_gl.glsl import load_program  # noqa: E402
-from ginn_gl.history import History  # noqa: E402
-from ginn_gl.imgui_renderer import ImGuiRenderer  # noqa: E402
-from ginn_gl.panel import Panel, PanelInput, build_help  # noqa: E402
-from ginn_gl.renderer import NetworkRenderer, ViewOptions, software_renderer  # noqa: E402
-from ginn_gl.runfile import Run, save_run  # noqa: E402
-from ginn_gl.targets import Target  # noqa: E402
-from ginn_gl.viewstate import Settings  # noqa: E402
+from ginn_gl.config import TrainConfig
+from ginn_gl.errors import UserError
+from ginn_gl.glsl import load_program
+from ginn_gl.history import History
+from ginn_gl.imgui_renderer import ImGuiRenderer
+from ginn_gl.panel import Panel, PanelInput, build_help
+from ginn_gl.renderer import NetworkRenderer, ViewOptions, software_renderer
+from ginn_gl.runfile import Run, save_run
+from ginn_gl.targets import Target
+from ginn_gl.viewstate import Settings
 
 NO_DISPLAY = ("no display to open a window on ({why}); train headlessly with `ginn-gl train`, "
               "then draw the run with `ginn-gl render` or `ginn-gl export`")

@@ -270,3 +270,12 @@ def test_keys_through_the_glfw_backend_wake_the_window(live_app):
     imgui.backends.glfw_key_callback(window, glfw.KEY_E, 0, glfw.RELEASE, 0)
     app.frame()
     assert app.settings.view == "error"
+
+
+def test_the_window_uses_imgui_bundles_glfw():
+    """pyglfw and imgui-bundle's GLFW backend must share one libglfw: imgui_bundle is imported first."""
+    code = ("import ginn_gl.app, glfw, imgui_bundle, pathlib; "
+            "print(pathlib.Path(glfw.library.glfw._name).resolve().parent == "
+            "pathlib.Path(imgui_bundle.__file__).resolve().parent)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "True", result.stdout + result.stderr
