@@ -88,6 +88,8 @@ class StepEngine:
         self.device = torch.device(device)
         self.sizes = list(spec.sizes)
         self.relu = spec.activation == "relu"
+        if len(spec.sizes) < 3 or spec.sizes[-1] != 1:
+            raise ValueError(f"the step engine needs hidden layers and one output, not layers {spec.sizes}")
         seeds = self.seeds = len(spec.seeds)
         height, width = target.shape
         self.n_pixels = n = height * width
@@ -122,9 +124,9 @@ class StepEngine:
             n_out, n_in = layer.n_out, layer.n_in
             size = seeds * n_out * (n_in + 1)
             internal = offset + np.arange(size)
-            if index < len(layers) - 1 or index == 0:
-                # Stored transposed, [seeds, in + 1, out]: MKL's products run faster when they read
-                # and write rows of 16 outputs (first layer 2-4x; hidden layers 10% at four seeds).
+            if index < len(layers) - 1:
+                # Hidden layers are stored transposed, [seeds, in + 1, out]: MKL's products run faster
+                # when they read and write rows of 16 outputs (first layer 2-4x; others 10% at 4 seeds).
                 w_t = self.params[offset:offset + size].view(seeds, n_in + 1, n_out)
                 w = w_t.transpose(1, 2)
                 grad = self.grads[offset:offset + size].view(seeds, n_in + 1, n_out)
@@ -220,8 +222,7 @@ class StepEngine:
             else:
                 torch.ops.aten.leaky_relu.out(ws.pre[layer], LEAKY_SLOPE, out=ws.act[layer])
             prev = ws.out[layer]
-        prev_t = ws.out_t[last - 1] if last else inputs.transpose(1, 2)
-        torch.bmm(self.weights[last], prev_t, out=logits)
+        torch.bmm(self.weights[last], ws.out_t[last - 1], out=logits)
 
     def _make_chunks(self) -> list[Chunk]:
         limit = CHUNK_ROWS if self.device.type == "cpu" else CUDA_CHUNK_ROWS
@@ -249,8 +250,10 @@ class StepEngine:
         last = len(self.weights) - 1
         for layer in range(last, -1, -1):
             # Gradients are stored like the weights: transposed, except the last layer's.
-            prev_t = inputs_t if layer == 0 else ws.out_t[layer - 1]
-            left, right = (grad_t, ws.out[layer - 1]) if 0 < layer == last else (prev_t, grad)
+            if layer == last:
+                left, right = grad_t, ws.out[layer - 1]
+            else:
+                left, right = (inputs_t if layer == 0 else ws.out_t[layer - 1]), grad
             if self.per_seed_weight_grads:
                 for s in range(self.seeds):
                     torch.mm(left[s], right[s], out=weight_grads[layer][s])

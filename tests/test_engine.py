@@ -33,8 +33,9 @@ def reference_run(engine, sizes, activation, init, index_blocks, rates):
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
 @pytest.mark.parametrize("batch_size", [128, 0])
-def test_gradients_and_updates_match_autograd_adam(activation, batch_size):
-    sizes = [2, 16, 16, 16, 1]
+@pytest.mark.parametrize("sizes", [[2, 16, 16, 16, 1], [2, 7, 5, 3, 1], [2, 6, 1]], ids=str)
+def test_gradients_and_updates_match_autograd_adam(activation, batch_size, sizes):
+    # Unequal widths: a layer stored with its in and out sizes swapped cannot pass unnoticed.
     engine = StepEngine(EngineSpec(sizes, activation, [5], batch_size, block=16), TARGET)
     init = engine.parameters()[0].copy()
     rates = learning_rates(3e-3, "cosine", 0, 12, 12)
@@ -90,6 +91,11 @@ def test_domain_loss_and_predict_match_numpy():
     ev = evaluate(flat, sizes, "leaky_relu", points)
     assert engine.domain_loss()[0] == pytest.approx(bce_with_logits(ev.logits, TARGET.reshape(-1)), rel=1e-5)
     np.testing.assert_allclose(engine.predict(points)[0], ev.probability, atol=1e-6)
+
+
+def test_a_network_without_hidden_layers_is_refused():
+    with pytest.raises(ValueError, match="hidden layers"):
+        StepEngine(EngineSpec([2, 1], "relu", [0], 16), TARGET)
 
 
 def test_stop_event_interrupts_a_block():
