@@ -363,7 +363,9 @@ or a bent polyline (deeper layers). ginn-gl trains the network and draws those b
 
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     """What `render` and `export` draw: the same options for both."""
-    parser.add_argument("--view", choices=("prediction", "target", "error"), default="prediction",
+    from ginn_gl.renderer import VIEWS
+
+    parser.add_argument("--view", choices=VIEWS, default="prediction",
                         help="background: the prediction (grey = p), the target, or where the "
                              "prediction is wrong (orange: false white, blue: false black)")
     parser.add_argument("--neurons", default="all", metavar="SPEC",
@@ -381,12 +383,12 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
 
 def view_from_args(args: argparse.Namespace, layers: list[int]):
     """(ViewOptions, shown mask, highlighted neuron or None) from add_view_arguments' options."""
-    from ginn_gl.renderer import ViewOptions
+    from ginn_gl.renderer import DEFAULT_DOMAIN, ViewOptions
     from ginn_gl.selection import parse_neuron_spec
 
     options = ViewOptions(view=args.view, line_width=positive_float("--line-width", args.line_width),
                           output_boundary=args.output_boundary,
-                          domain=parse_domain(args.domain) if args.domain else (0.0, 0.0, 1.0, 1.0))
+                          domain=parse_domain(args.domain) if args.domain else DEFAULT_DOMAIN)
     shown = parse_neuron_spec(args.neurons, layers)
     highlighted = None
     if args.highlight:

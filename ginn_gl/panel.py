@@ -12,8 +12,9 @@ from imgui_bundle import imgui, implot
 
 from ginn_gl.network import split_parameters
 from ginn_gl.palette import INPUT_NODE, OUTPUT_BOUNDARY, family_name, neuron_colours
+from ginn_gl.renderer import VIEWS
 from ginn_gl.selection import hidden_widths, layer_offsets, locate
-from ginn_gl.viewstate import VIEWS, X_AXES, Settings
+from ginn_gl.viewstate import MAX_SPEED, MIN_SPEED, X_AXES, Settings
 
 PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket means
 MAX_EDGES = 3000  # an edge per weight; a larger network shows its strongest 3000
@@ -239,7 +240,7 @@ class Panel:
             imgui.set_tooltip("Follow the newest snapshot (End)")
         imgui.same_line()
         imgui.set_next_item_width(-1)
-        _, settings.speed = imgui.slider_float("##speed", settings.speed, 0.25, 480.0, "%.1f snapshots/s",
+        _, settings.speed = imgui.slider_float("##speed", settings.speed, MIN_SPEED, MAX_SPEED, "%.1f snapshots/s",
                                                imgui.SliderFlags_.logarithmic)
         imgui.text_disabled(f"snapshot {index + 1} of {count}"
                             + ("  (following live)" if settings.follow_live else ""))

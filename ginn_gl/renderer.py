@@ -144,6 +144,8 @@ class NetworkRenderer:
         drawn_by = self.blit if self.path == "compute" else self.program
         self.vao = ctx.vertex_array(drawn_by, [(self.vbo, "2f", "in_position")])
         self.weights_key: object = None
+        # Every uniform the shader reads must be set each frame: draw() checks against this set.
+        self._active_uniforms = [name for name in self.program if isinstance(self.program[name], moderngl.Uniform)]
         self._neuron_state: bytes | None = None
         self.uploads = 0  # weight uploads so far: the window asserts one per snapshot change
         self.set_neurons(np.ones(self.n_hidden, dtype=bool))
@@ -205,11 +207,10 @@ class NetworkRenderer:
     def draw(self, viewport: tuple[int, int, int, int], options: ViewOptions) -> None:
         """Render into the bound framebuffer's `viewport` (x, y from the bottom left, w, h)."""
         values = self.uniforms(viewport, options)
-        active = {name for name in self.program if isinstance(self.program[name], moderngl.Uniform)}
-        missing = active - values.keys()
-        if missing:  # every uniform the shader reads must be set each frame
+        missing = set(self._active_uniforms) - values.keys()
+        if missing:
             raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
-        for name in active:
+        for name in self._active_uniforms:
             self.program[name].value = values[name]
         if self.use_ubo:
             self.program["Weights"].binding = 0

@@ -13,7 +13,6 @@ import numpy as np
 
 from ginn_gl.selection import hidden_widths, layer_offsets
 
-VIEWS = ("prediction", "target", "error")
 X_AXES = ("step", "log step", "snapshot")
 MIN_SPEED, MAX_SPEED = 0.25, 480.0  # snapshots per second in autoplay
 SPEED_FACTOR = 1.5
