@@ -26,11 +26,10 @@ from imgui_bundle import imgui, implot
 
 from ginn_gl.config import TrainConfig
 from ginn_gl.errors import UserError
-from ginn_gl.glsl import load_program
 from ginn_gl.history import History
 from ginn_gl.imgui_renderer import ImGuiRenderer
 from ginn_gl.panel import Panel, PanelInput, build_help
-from ginn_gl.renderer import NetworkRenderer, ViewOptions, software_renderer
+from ginn_gl.renderer import Blit, NetworkRenderer, ViewOptions, software_renderer
 from ginn_gl.runfile import Run, save_run
 from ginn_gl.targets import Target
 from ginn_gl.viewstate import Settings
@@ -133,10 +132,7 @@ class App:
         # glFinish through ctypes releases the GIL while the GPU (or llvmpipe) works; moderngl's
         # calls hold it, which would stall the training thread for the whole render.
         self._gl_finish = ctypes.CFUNCTYPE(None)(glfw.get_proc_address("glFinish"))
-        self.blit = load_program(self.ctx, "blit.glsl")
-        triangle = np.array([-1.0, -1.0, 3.0, -1.0, -1.0, 3.0], dtype=np.float32)
-        self.blit_vbo = self.ctx.buffer(triangle.tobytes())
-        self.blit_vao = self.ctx.vertex_array(self.blit, [(self.blit_vbo, "2f", "in_position")])
+        self.blit = Blit(self.ctx)
         self.view_texture: moderngl.Texture | None = None
         self.view_fbo: moderngl.Framebuffer | None = None
         self.view_key: object = None
@@ -308,10 +304,7 @@ class App:
             self._view_rendered_at = time.perf_counter()
             self.ctx.screen.use()
         self.ctx.viewport = (x, y, side, side)
-        self.view_texture.use(0)
-        self.blit["u_image"].value = 0
-        self.blit["u_origin"].value = (x, y)
-        self.blit_vao.render(moderngl.TRIANGLES, vertices=3)
+        self.blit.draw(self.view_texture, (x, y))
 
     @property
     def view_settled(self) -> bool:
@@ -453,6 +446,7 @@ class App:
         if self.window is None:
             return
         self.ui.release()
+        self.blit.release()
         self.renderer.release()
         imgui.backends.glfw_shutdown()
         implot.destroy_context(self.implot_context)

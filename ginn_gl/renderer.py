@@ -20,11 +20,12 @@ from ginn_gl.selection import hidden_count
 
 VIEWS = ("prediction", "target", "error")
 SHADER_PATHS = ("auto", "fragment", "compute")
-COMPUTE_GROUP = 8  # network.glsl's local_size_x and local_size_y
+COMPUTE_GROUP = 8  # the compute stage's work groups are 8 x 8 pixels (a #define in network.glsl)
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "software", "swiftshader")
 WEIGHTS_ROW = 1024  # texels per row of the weight texture
 UNROLL_TILES = 64  # networks up to this many 4x4 weight tiles get fully unrolled shader code
 DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
+COVER_VIEWPORT = np.array([-1.0, -1.0, 3.0, -1.0, -1.0, 3.0], dtype=np.float32)  # one triangle over it
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,14 @@ class NetworkRenderer:
             "NETWORK_LAYERS": layers,
             "SLOPE": f"{0.0 if activation == 'relu' else LEAKY_SLOPE:.6f}",
             "WEIGHTS_ROW": WEIGHTS_ROW,
+            "COMPUTE_GROUP": COMPUTE_GROUP,
         }
         self.use_ubo = lay.texels * 16 <= min(ctx.info["GL_MAX_UNIFORM_BLOCK_SIZE"], 1 << 16)
         if self.use_ubo:
             defines["WEIGHTS_UBO"] = lay.texels
         if self.path == "compute":
             self.program = load_program(ctx, "network.glsl", defines, compute=True)
-            self.blit = load_program(ctx, "blit.glsl")
+            self.blit = Blit(ctx)
         else:
             self.program = load_program(ctx, "network.glsl", defines)
         self.image: moderngl.Texture | None = None  # the compute path's RGBA32F view
@@ -139,10 +141,9 @@ class NetworkRenderer:
         textures = (self.target,) if self.use_ubo else (self.weights, self.target)
         for texture in textures:
             texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        triangle = np.array([-1.0, -1.0, 3.0, -1.0, -1.0, 3.0], dtype=np.float32)
-        self.vbo = ctx.buffer(triangle.tobytes())
-        drawn_by = self.blit if self.path == "compute" else self.program
-        self.vao = ctx.vertex_array(drawn_by, [(self.vbo, "2f", "in_position")])
+        if self.path == "fragment":
+            self.vbo = ctx.buffer(COVER_VIEWPORT.tobytes())
+            self.vao = ctx.vertex_array(self.program, [(self.vbo, "2f", "in_position")])
         self.weights_key: object = None
         # Every uniform the shader reads must be set each frame: draw() checks against this set.
         self._active_uniforms = [name for name in self.program if isinstance(self.program[name], moderngl.Uniform)]
@@ -224,11 +225,13 @@ class NetworkRenderer:
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
         if self.path == "compute":
             self._shade_image(viewport)
-        self.vao.render(moderngl.TRIANGLES, vertices=3)
+            self.blit.draw(self.image, viewport[:2], unit=4)
+        else:
+            self.vao.render(moderngl.TRIANGLES, vertices=3)
 
     def _shade_image(self, viewport: tuple[int, int, int, int]) -> None:
-        """Compute path: shade the view into self.image and set up blit.glsl to copy it."""
-        x, y, width, height = viewport
+        """Compute path: shade the view into self.image (for blit.glsl to copy)."""
+        _, _, width, height = viewport
         if self.image is None or self.image.size != (width, height):
             if self.image is not None:
                 self.image.release()
@@ -237,15 +240,34 @@ class NetworkRenderer:
         self.image.bind_to_image(3, read=False, write=True)
         self.program.run(-(-width // COMPUTE_GROUP), -(-height // COMPUTE_GROUP))
         self.ctx.memory_barrier(moderngl.TEXTURE_FETCH_BARRIER_BIT)
-        self.image.use(4)
-        self.blit["u_image"].value = 4
-        self.blit["u_origin"].value = (x, y)
 
     def release(self) -> None:
-        resources = [self.vao, self.vbo, self.weights, self.neurons, self.target, self.program]
+        resources = [self.weights, self.neurons, self.target, self.program]
         if self.path == "compute":
             resources += [self.blit] + ([self.image] if self.image is not None else [])
+        else:
+            resources += [self.vao, self.vbo]
         for resource in resources:
+            resource.release()
+
+
+class Blit:
+    """blit.glsl: copies a texture, texel for pixel, into the bound framebuffer's viewport."""
+
+    def __init__(self, ctx: moderngl.Context):
+        self.program = load_program(ctx, "blit.glsl")
+        self.vbo = ctx.buffer(COVER_VIEWPORT.tobytes())
+        self.vao = ctx.vertex_array(self.program, [(self.vbo, "2f", "in_position")])
+
+    def draw(self, texture: moderngl.Texture, origin: tuple[int, int], unit: int = 0) -> None:
+        """`origin`: the viewport's bottom left corner, where the texture's texel (0, 0) lands."""
+        texture.use(unit)
+        self.program["u_image"].value = unit
+        self.program["u_origin"].value = tuple(origin)
+        self.vao.render(moderngl.TRIANGLES, vertices=3)
+
+    def release(self) -> None:
+        for resource in (self.vao, self.vbo, self.program):
             resource.release()
 
 

@@ -14,6 +14,7 @@
 //                   loop over the tables above (unrolling it would take minutes to compile).
 //   SLOPE           the activation's slope for z <= 0 (0.0 for ReLU, 0.01 for leaky ReLU)
 //   WEIGHTS_ROW     texels per row of the weight texture
+//   COMPUTE_GROUP   the compute stage's work group is COMPUTE_GROUP x COMPUTE_GROUP pixels
 //   WEIGHTS_UBO     defined (to the texel count) when the weights fit a uniform block, which is
 //                   cheaper to read than a texture; larger networks use the texture
 // Stages: VERTEX_SHADER + FRAGMENT_SHADER shade the view directly; COMPUTE_SHADER (GLSL 4.30)
@@ -50,7 +51,7 @@ uniform float u_output_width;     // pixels; 0 hides the output's p = 0.5 bounda
 #ifdef FRAGMENT_SHADER
 out vec4 frag_color;
 #else
-layout(local_size_x = 8, local_size_y = 8) in;
+layout(local_size_x = COMPUTE_GROUP, local_size_y = COMPUTE_GROUP) in;
 layout(rgba32f) uniform writeonly image2D u_image;  // the view, u_viewport.zw texels
 #endif
 
