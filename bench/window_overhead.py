@@ -30,7 +30,11 @@ def start_xvfb() -> subprocess.Popen | None:
     os.close(write)
     number = b""
     while not number.endswith(b"\n"):
-        number += os.read(read, 1)
+        chunk = os.read(read, 1)
+        if not chunk:  # Xvfb exited before it named its display
+            raise SystemExit("Xvfb did not start")
+        number += chunk
+    os.close(read)
     os.environ["DISPLAY"] = f":{number.decode().strip()}"
     return proc
 
@@ -50,6 +54,7 @@ def with_window(config: TrainConfig, seconds: float, interact: bool) -> tuple[in
 
     session = live_session(config, load_target(config.image, config.resolution))
     app = App(session, title="bench", save_path=None)
+    app.frame()  # the first frame compiles the shaders (seconds on llvmpipe): not part of the measure
     session.trainer.start()
     started = time.perf_counter()
     next_key, direction = started, imgui.Key.left_arrow
@@ -65,7 +70,8 @@ def with_window(config: TrainConfig, seconds: float, interact: bool) -> tuple[in
                 direction = imgui.Key.left_arrow
         app.frame()
         app.wait_for_next_frame()
-    steps = session.trainer.step
+    # The last frame may end past the deadline: count the steps of exactly `seconds`.
+    steps = round(session.trainer.step * seconds / (time.perf_counter() - started))
     frames = app.frames
     view_ms = app.view_ms
     app.close()
