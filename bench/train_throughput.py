@@ -89,9 +89,9 @@ def trainer_rate(image: str, batch: int, seeds: tuple[int, ...], seconds: float,
     return (s1 - s0) / (t1 - t0), trainer
 
 
-def engine_step_us(image: str, seeds: tuple[int, ...], device: str, blocks: int = 12) -> float:
+def engine_step_us(image: str, seeds: tuple[int, ...], device: str, blocks: int = 12, batch: int = 128) -> float:
     """Microseconds per step of the step engine alone (no trainer, no snapshots): best of `blocks`."""
-    engine = StepEngine(EngineSpec([2, 16, 16, 16, 1], "relu", list(seeds), 128), load_target(image, 200).pixels,
+    engine = StepEngine(EngineSpec([2, 16, 16, 16, 1], "relu", list(seeds), batch), load_target(image, 200).pixels,
                         device)
     rates = np.full(engine.block, 1e-3)
     best = float("inf")
@@ -150,6 +150,11 @@ def main() -> None:
     alone = [engine_step_us(args.image, seeds, args.device) for seeds in ((0,), (0, 1, 2, 3))]
     print(f"the step engine alone, minibatch 128: 1 seed {alone[0]:.0f} us/step, 4 seeds {alone[1]:.0f} "
           f"us/step: {alone[1] / alone[0]:.2f}x")
+    # One network on 4 x 128 rows does the four seeds' forward/backward arithmetic in one kernel per
+    # layer, with no batching overhead at all: no way of batching four seeds can beat its ratio.
+    wide = engine_step_us(args.image, (0,), args.device, batch=4 * 128)
+    print(f"bound: 1 seed on minibatches of 512 (four seeds' rows, unbatched) {wide:.0f} us/step: "
+          f"{wide / alone[0]:.2f}x")
     per_snapshot, fraction, count = snapshot_overhead(rows[128][1], one)
     print(f"snapshots over a {GINN_STEPS:,}-step schedule: {count} x {per_snapshot * 1e3:.2f} ms "
           f"= {fraction:.1%} of the steps' time")
