@@ -62,6 +62,25 @@ class Session:
     config: TrainConfig | None = None
 
 
+@dataclass(frozen=True)
+class WindowSize:
+    """The framebuffer's size in pixels and the window's in screen units (they differ on HiDPI)."""
+
+    fb_width: int
+    fb_height: int
+    width: int
+    height: int
+
+    @property
+    def scale(self) -> float:
+        """Framebuffer pixels per window unit."""
+        return self.fb_width / self.width if self.width else 1.0
+
+
+def window_size(window) -> WindowSize:
+    return WindowSize(*glfw.get_framebuffer_size(window), *glfw.get_window_size(window))
+
+
 def check_display() -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
                                                  os.environ.get("WAYLAND_DISPLAY")):
@@ -117,6 +136,7 @@ class App:
         io = imgui.get_io()
         io.set_ini_filename(None)  # keep no imgui.ini next to the user's files
         io.config_flags &= ~imgui.ConfigFlags_.nav_enable_keyboard  # our keys, not ImGui navigation
+        self.size = window_size(self.window)  # measured once a frame
         self.ui_scale = self._ui_scale()
         if FONT.exists():
             io.fonts.add_font_from_file_ttf(str(FONT), 15.0)
@@ -135,7 +155,8 @@ class App:
         self.blit = Blit(self.ctx)
         self.view_texture: moderngl.Texture | None = None
         self.view_fbo: moderngl.Framebuffer | None = None
-        self.view_key: object = None
+        self.view_key: object = None  # what the view texture shows
+        self._wanted_view_key: object = None  # what the settings ask it to show
         self._view_rendered_at = 0.0
         self.frame_ms = 0.0
         self.view_ms = 0.0
@@ -164,9 +185,7 @@ class App:
     def _ui_scale(self) -> float:
         """The part of the monitor's DPI scale that the framebuffer scale does not already do."""
         content = glfw.get_window_content_scale(self.window)[0] or 1.0
-        fb_width = glfw.get_framebuffer_size(self.window)[0]
-        win_width = glfw.get_window_size(self.window)[0] or fb_width
-        return max(1.0, content / (fb_width / win_width if win_width else 1.0))
+        return max(1.0, content / self.size.scale)
 
     def _attach(self, session: Session) -> None:
         self.session = session
@@ -212,6 +231,7 @@ class App:
         dt = started - self._last_time
         self._last_time = started
         glfw.poll_events()
+        self.size = size = window_size(self.window)
         imgui.backends.glfw_new_frame()
         imgui.new_frame()
         history = self.session.history
@@ -227,15 +247,13 @@ class App:
             snapshot = history.get(index)
             weights = snapshot.weights
             self.renderer.set_weights(weights, key=(self.serial, snapshot.step))
-        fb_width, fb_height = glfw.get_framebuffer_size(self.window)
-        win_width, win_height = glfw.get_window_size(self.window)
-        scale = fb_width / win_width if win_width else 1.0
-        panel_x = max(0.0, win_width - self.panel.width)
+        fb_width, fb_height, scale = size.fb_width, size.fb_height, size.scale
+        panel_x = max(0.0, size.width - self.panel.width)
         data = PanelInput(history=history, index=index, weights=self._weights_for_panel(index, weights),
                           activation=self.session.activation, training=trainer, seed=self.session.seed,
                           device=self.session.device, frame_ms=self.frame_ms, view_ms=self.view_ms,
                           title=self.title, view_path=self.renderer.path)
-        for action, argument in self.panel.build(self.settings, data, panel_x, float(win_height)):
+        for action, argument in self.panel.build(self.settings, data, panel_x, float(size.height)):
             self._act(action, argument)
         area = max(1, int(round(panel_x * scale)))
         side = max(1, min(area, fb_height))
@@ -309,16 +327,14 @@ class App:
     @property
     def view_settled(self) -> bool:
         """The view shows what the settings ask for (no snapshot change is waiting its turn)."""
-        return self.view_key is not None and self.view_key == getattr(self, "_wanted_view_key", None)
+        return self.view_key is not None and self.view_key == self._wanted_view_key
 
     def view_point(self, mouse_x: float, mouse_y: float) -> tuple[float, float] | None:
         """Input-plane point under a mouse position (window coordinates), or None off the view."""
-        fb_width, _ = glfw.get_framebuffer_size(self.window)
-        win_width, win_height = glfw.get_window_size(self.window)
-        scale = fb_width / win_width if win_width else 1.0
+        scale = self.size.scale
         x, y, side, _ = self.view_rect
         fb_x = mouse_x * scale - x
-        fb_y = (win_height - mouse_y) * scale - y  # from the bottom, as GL counts
+        fb_y = (self.size.height - mouse_y) * scale - y  # from the bottom, as GL counts
         if not (0 <= fb_x < side and 0 <= fb_y < side):
             return None
         x0, y0, x1, y1 = self.settings.domain()
@@ -381,9 +397,7 @@ class App:
         if imgui.is_mouse_double_clicked(imgui.MouseButton_.left):
             s.reset_view()
         elif imgui.is_mouse_dragging(imgui.MouseButton_.left, 0.0):
-            fb_width = glfw.get_framebuffer_size(self.window)[0]
-            win_width = glfw.get_window_size(self.window)[0] or fb_width
-            side_in_window = self.view_rect[2] / (fb_width / win_width)
+            side_in_window = self.view_rect[2] / self.size.scale
             x0, y0, x1, y1 = s.domain()
             s.pan(-io.mouse_delta.x / side_in_window * (x1 - x0), -io.mouse_delta.y / side_in_window * (y1 - y0))
 
