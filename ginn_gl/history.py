@@ -121,6 +121,11 @@ class LossCurve:
             self._last_step = int(steps[-1]) if len(steps) else 0
 
 
+def snapshot_bytes(n_params: int) -> int:
+    """One snapshot's storage: float32 parameters, an int64 step and a float32 loss."""
+    return n_params * 4 + 8 + 4
+
+
 class History:
     """Snapshots (step, parameters, full-domain loss) in preallocated, bounded storage."""
 
@@ -128,7 +133,7 @@ class History:
         self.lock = threading.Lock()
         curve_bytes = min(LOSS_CURVE_MAX_BYTES, max_bytes // 8)
         self.losses = LossCurve(curve_bytes, self.lock)
-        row_bytes = n_params * 4 + 8 + 4
+        row_bytes = snapshot_bytes(n_params)
         capacity = (max_bytes - self.losses.nbytes) // row_bytes
         if capacity < MIN_SNAPSHOTS:
             need_mb = (MIN_SNAPSHOTS * row_bytes + self.losses.nbytes) / 2**20
@@ -153,6 +158,11 @@ class History:
     def nbytes(self) -> int:
         """Bytes of storage held: snapshots plus the loss curve (preallocated, so constant)."""
         return self._weights.nbytes + self._steps.nbytes + self._loss.nbytes + self.losses.nbytes
+
+    @property
+    def used_bytes(self) -> int:
+        """Bytes the recorded snapshots fill, plus the loss curve."""
+        return self._n * snapshot_bytes(self.n_params) + self.losses.nbytes
 
     def __len__(self) -> int:
         return self._n
@@ -231,7 +241,7 @@ class History:
                     max_bytes: int | None = None) -> History:
         """A history holding a recorded run (replay); its budget fits the run."""
         n, p = weights.shape
-        row_bytes = p * 4 + 8 + 4
+        row_bytes = snapshot_bytes(p)
         budget = max_bytes or (max(n, MIN_SNAPSHOTS) + 2) * row_bytes + LOSS_CURVE_MAX_BYTES * 9
         history = cls(p, budget)
         if n > history.capacity:

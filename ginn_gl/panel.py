@@ -397,9 +397,8 @@ class Panel:
             imgui.text(f"minibatch loss {progress.loss:.4f}")
         else:
             imgui.text(data.device)
-        used = len(history) * (history.n_params * 4 + 12) + history.losses.nbytes
         imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms ({data.view_path} shader)")
-        imgui.text(f"{len(history):,} snapshots, {used / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
+        imgui.text(f"{len(history):,} snapshots, {history.used_bytes / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
                    + (f", thinned {history.thinned}x" if history.thinned else ""))
         imgui.text_disabled("F1 or ? shows the keys")
 
