@@ -16,7 +16,7 @@ import numpy as np
 from ginn_gl.glsl import load_program
 from ginn_gl.network import LEAKY_SLOPE, layer_slices
 from ginn_gl.palette import neuron_colours
-from ginn_gl.selection import hidden_count
+from ginn_gl.selection import hidden_count, layer_offsets
 
 VIEWS = ("prediction", "target", "error")
 SHADER_PATHS = ("auto", "fragment", "compute")
@@ -94,7 +94,7 @@ class NetworkRenderer:
         self.layout = WeightLayout.for_sizes(self.sizes)
         lay = self.layout
         widest = max(-(-width // 4) for width in self.sizes)
-        first_neuron = [int(n) for n in np.concatenate([[0], np.cumsum(lay.out)])[:-1]]
+        first_neuron = [*layer_offsets(self.sizes), hidden_count(self.sizes)]  # the output's comes last
         count = len(lay.out)
         self.unrolled = lay.tiles <= UNROLL_TILES
         if self.unrolled:

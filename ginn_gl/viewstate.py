@@ -161,12 +161,11 @@ class Settings:
 
     # ---- the view rectangle -----------------------------------------------------------------------
 
-    def domain(self, aspect: float = 1.0) -> tuple[float, float, float, float]:
-        """The input-plane rectangle shown: x0, y0, x1, y1 (y downwards); `aspect` = width/height."""
-        half_h = 0.5 / self.zoom
-        half_w = half_h * aspect
+    def domain(self) -> tuple[float, float, float, float]:
+        """The input-plane square shown: x0, y0, x1, y1 (y downwards)."""
+        half = 0.5 / self.zoom
         cx, cy = self.centre
-        return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+        return (cx - half, cy - half, cx + half, cy + half)
 
     def zoom_about(self, point: tuple[float, float], factor: float) -> None:
         """Zoom by `factor` keeping the input-plane `point` under the mouse where it is."""
