@@ -138,13 +138,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ---- the window -----------------------------------------------------------------------------------
 
+def check_window_fps(fps: float) -> None:
+    if not (1.0 <= fps <= 1000.0):
+        raise UserError(f"--fps {fps} is out of range; use 1 to 1000")
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     from ginn_gl.config import config_from_args
     from ginn_gl.targets import load_target
 
     config = config_from_args(args)
-    if not (1.0 <= args.fps <= 1000.0):
-        raise UserError(f"--fps {args.fps} is out of range; use 1 to 1000")
+    check_window_fps(args.fps)
     save = None if args.no_save else Path(args.save) if args.save else default_run_path(config.image, config.seed)
     target = load_target(config.image, config.resolution)
     from ginn_gl.app import App, live_session  # imports imgui and glfw: only for the window
@@ -171,8 +175,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from ginn_gl.runfile import load_run
 
-    if not (1.0 <= args.fps <= 1000.0):
-        raise UserError(f"--fps {args.fps} is out of range; use 1 to 1000")
+    check_window_fps(args.fps)
     run = load_run(args.run)
     from ginn_gl.app import App, replay_session
 

@@ -86,6 +86,11 @@ def test_bad_training_input(cli, args, words):
     one_line_error(cli("train", *args), *words)
 
 
+def test_window_frame_limit_out_of_range(cli, tmp_path):
+    one_line_error(cli("--fps", "0"), "--fps 0.0", "1 to 1000")
+    one_line_error(cli("replay", tmp_path / "any.npz", "--fps", "5000"), "--fps 5000.0", "1 to 1000")
+
+
 def test_unreadable_and_blank_images(cli, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"garbage")
