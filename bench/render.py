@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ginn_gl.gl import headless_context
-from ginn_gl.model import load_flat, reference_module
-from ginn_gl.network import grid_points
-from ginn_gl.palette import neuron_colours
-from ginn_gl.renderer import NetworkRenderer, OffscreenTarget, ViewOptions, choose_shader_path, software_renderer
-from ginn_gl.runfile import load_run
+from ginn_gl.core.network import grid_points
+from ginn_gl.core.palette import neuron_colours
+from ginn_gl.core.runfile import load_run
+from ginn_gl.render.context import headless_context
+from ginn_gl.render.renderer import NetworkRenderer, OffscreenTarget, ViewOptions, choose_shader_path, software_renderer
+from ginn_gl.train.model import load_flat, reference_module
 
 SIZES = [(512, 512), (1024, 1024), (1920, 1080)]
 

@@ -20,13 +20,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ginn_gl.config import TrainConfig
-from ginn_gl.engine import EngineSpec, StepEngine
-from ginn_gl.model import cpu_threads, init_parameters, load_flat, reference_module
-from ginn_gl.network import grid_points
-from ginn_gl.schedule import snapshot_steps
-from ginn_gl.targets import load_target
-from ginn_gl.trainer import Trainer
+from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.network import grid_points
+from ginn_gl.core.schedule import snapshot_steps
+from ginn_gl.core.targets import load_target
+from ginn_gl.train.engine import EngineSpec, StepEngine
+from ginn_gl.train.model import cpu_threads, init_parameters, load_flat, reference_module
+from ginn_gl.train.trainer import Trainer
 
 GINN_STEPS = 1_280_000
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "gin.png"

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 
-from ginn_gl.config import TrainConfig
-from ginn_gl.targets import load_target
-from ginn_gl.trainer import Trainer
+from ginn_gl.cli.commands import prepare_process
+from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.targets import load_target
+from ginn_gl.train.trainer import Trainer
 
 
 def start_xvfb() -> subprocess.Popen | None:
@@ -50,9 +51,10 @@ def alone(config: TrainConfig, seconds: float) -> int:
 def with_window(config: TrainConfig, seconds: float, interact: bool) -> tuple[int, int, float]:
     from imgui_bundle import imgui
 
-    from ginn_gl.app import App, live_session
+    from ginn_gl.cli.commands import training_session
+    from ginn_gl.ui.app import App
 
-    session = live_session(config, load_target(config.image, config.resolution))
+    session = training_session(config, load_target(config.image, config.resolution))
     app = App(session, title="bench", save_path=None)
     app.frame()  # the first frame compiles the shaders (seconds on llvmpipe): not part of the measure
     session.trainer.start()
@@ -85,6 +87,7 @@ def main() -> None:
     parser.add_argument("--image", default="bottle")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of alone / with the window")
     args = parser.parse_args()
+    prepare_process(training=True, window=True)  # as `ginn-gl` does: torch and llvmpipe threads
     xvfb = start_xvfb()
     ratios, lines = [], []
     try:

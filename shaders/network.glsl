@@ -1,5 +1,5 @@
 // The whole network, evaluated per pixel: prediction, and each hidden neuron's zero-crossing as a
-// line of constant width. Compiled with (see ginn_gl/renderer.py):
+// line of constant width. Compiled with (see ginn_gl/render/renderer.py):
 //   N_HIDDEN        hidden neurons in all
 //   MAX_W4          widest layer, in vec4s
 //   N_LAYERS        weight layers (hidden layers + 1)
@@ -8,10 +8,10 @@
 //                   first bias, the index of its first neuron. A layer's weight matrix is
 //                   zero-padded to 4x4 tiles, stored tile by tile (row-major over tiles), a texel
 //                   per tile row; then its biases, 4 per texel.
-//   NETWORK_LAYERS  how main() runs the layers: for a small network, one dense_layer() call per
-//                   layer with literal arguments, so every loop has constant bounds and unrolls
-//                   (activations stay in registers: 2x faster on llvmpipe); for a large one, a
-//                   loop over the tables above (unrolling it would take minutes to compile).
+//   UNROLL_LAYERS   defined for a small network: shade() calls dense_layer() once per layer with
+//                   constant arguments, so every loop has constant bounds and unrolls (activations
+//                   stay in registers: 2x faster on llvmpipe); without it, a loop over the layers
+//                   (unrolling a large network would take minutes to compile).
 //   SLOPE           the activation's slope for z <= 0 (0.0 for ReLU, 0.01 for leaky ReLU)
 //   WEIGHTS_ROW     texels per row of the weight texture
 //   COMPUTE_GROUP   the compute stage's work group is COMPUTE_GROUP x COMPUTE_GROUP pixels
@@ -161,7 +161,34 @@ vec3 shade(vec2 frag) {
     gx[0] = vec4(per_pixel.x, 0.0, 0.0, 0.0);  // d(input) / d(pixel x)
     gy[0] = vec4(0.0, per_pixel.y, 0.0, 0.0);  // d(input) / d(pixel y)
 
-    NETWORK_LAYERS
+#define LAYER(l) dense_layer(LAYER_IN4[l], LAYER_OUT[l], W_OFFSET[l], B_OFFSET[l], FIRST_NEURON[l], l == N_LAYERS - 1)
+#ifdef UNROLL_LAYERS
+    LAYER(0);  // a network has at least two layers (one hidden) and at most nine
+    LAYER(1);
+#if N_LAYERS > 2
+    LAYER(2);
+#endif
+#if N_LAYERS > 3
+    LAYER(3);
+#endif
+#if N_LAYERS > 4
+    LAYER(4);
+#endif
+#if N_LAYERS > 5
+    LAYER(5);
+#endif
+#if N_LAYERS > 6
+    LAYER(6);
+#endif
+#if N_LAYERS > 7
+    LAYER(7);
+#endif
+#if N_LAYERS > 8
+    LAYER(8);
+#endif
+#else
+    for (int l = 0; l < N_LAYERS; ++l) LAYER(l);
+#endif
 
     if (u_output_width > 0.0) {  // a white line with a dark halo: visible on white and on black
         vec4 wide = coverage4(vec4(logit), vec4(logit_grad.x), vec4(logit_grad.y),

@@ -14,6 +14,16 @@ def run_cli(*args, timeout=300, **kwargs):
                           text=True, timeout=timeout, **kwargs)
 
 
+def one_line_error(result, *words):
+    """The command failed as bad input must: exit 2, one line on stderr naming `words`, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
 @pytest.fixture
 def cli():
     return run_cli
@@ -22,8 +32,8 @@ def cli():
 @pytest.fixture(scope="session")
 def egl_context():
     """One EGL context for the session, current only inside tests that ask for `gl_context`."""
-    from ginn_gl.errors import UserError
-    from ginn_gl.gl import headless_context
+    from ginn_gl.core.errors import UserError
+    from ginn_gl.render.context import headless_context
 
     try:
         ctx = headless_context()
@@ -50,18 +60,16 @@ def gl_context(egl_context):
 
 @pytest.fixture(scope="session")
 def display():
-    """An X display for the window tests: the one we have, or an Xvfb of our own."""
+    """An X display for the window tests: always an Xvfb of our own, never the caller's display
+    (a pointer resting over the caller's window would hover the panel and change the picture)."""
     import shutil
 
-    if os.environ.get("DISPLAY"):
-        yield os.environ["DISPLAY"]
-        return
     if not shutil.which("Xvfb"):
         if IN_CI:
             pytest.fail("CI must provide Xvfb for the window tests (Debian package xvfb)")
-        pytest.skip("no display and no Xvfb")
+        pytest.skip("no Xvfb to run the window tests on")
     read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x900x24", "-nolisten", "tcp"],
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
                             pass_fds=(write,), stderr=subprocess.DEVNULL)
     os.close(write)
     number = b""
@@ -71,8 +79,12 @@ def display():
             pytest.fail("Xvfb did not start")
         number += chunk
     os.close(read)
+    caller = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = f":{number.decode().strip()}"
     yield os.environ["DISPLAY"]
-    del os.environ["DISPLAY"]
+    if caller is None:
+        del os.environ["DISPLAY"]
+    else:
+        os.environ["DISPLAY"] = caller
     proc.terminate()
     proc.wait(timeout=10)

@@ -1,5 +1,6 @@
 """The real window under Xvfb, driven through its own key handling; pixels read back from it."""
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -10,10 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from ginn_gl.config import TrainConfig
-from ginn_gl.network import evaluate, grid_points
-from ginn_gl.runfile import load_run
-from ginn_gl.targets import load_target
+from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.network import evaluate, grid_points
+from ginn_gl.core.runfile import load_run
+from ginn_gl.core.targets import load_target
 
 CONFIG = TrainConfig(image="circle", resolution=64, steps=1500, lr=1e-2, seeds=(2,))
 SIZE = (980, 560)  # the view is a square of 510 px beside the 470 px panel
@@ -21,10 +22,11 @@ SIZE = (980, 560)  # the view is a square of 510 px beside the 470 px panel
 
 @pytest.fixture
 def live_app(display, tmp_path):
-    from ginn_gl.app import App, live_session
+    from ginn_gl.cli.commands import training_session
+    from ginn_gl.ui.app import App
 
-    session = live_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
-    app = App(session, title="test", save_path=tmp_path / "run.npz", size=SIZE)
+    session = training_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
+    app = park_pointer(App(session, title="test", save_path=tmp_path / "run.npz", size=SIZE))
     session.trainer.start()
     session.trainer.join(timeout=60)  # let it finish: the history is then fixed
     yield app
@@ -32,19 +34,43 @@ def live_app(display, tmp_path):
         app.close()
 
 
+def park_pointer(app):
+    """The pointer where it hovers nothing: above the view, left of the panel (Xvfb starts it mid-screen,
+    which may be over a neuron of the diagram: its line would be drawn thicker)."""
+    from imgui_bundle import imgui
+
+    from ginn_gl.ui.window import glfw
+
+    glfw.set_cursor_pos(app.window.handle, 5.0, 5.0)  # X's pointer, so no later motion brings it back
+    app.frame()  # takes the events queued when the window opened under the pointer
+    imgui.get_io().add_mouse_pos_event(5.0, 5.0)  # GLFW reports no motion for a warp: tell ImGui
+    app.frame()
+    return app
+
+
 def press(app, key, shift=False):
+    """A key as GLFW delivers it: through ImGui's GLFW backend, which chains to the window's callback."""
+    from imgui_bundle import imgui
+
+    from ginn_gl.ui.window import glfw  # imported after imgui_bundle, as the window needs
+
+    window = ctypes.cast(app.window.handle, ctypes.c_void_p).value
+    mods = glfw.MOD_SHIFT if shift else 0
+    imgui.backends.glfw_key_callback(window, key, 0, glfw.PRESS, mods)
+    app.frame()
+    imgui.backends.glfw_key_callback(window, key, 0, glfw.RELEASE, mods)
+    app.frame()
+
+
+def click(app, x, y):
     from imgui_bundle import imgui
 
     io = imgui.get_io()
-    if shift:  # as the GLFW backend reports it: the key and the modifier
-        io.add_key_event(imgui.Key.left_shift, True)
-        io.add_key_event(imgui.Key.mod_shift, True)
-    io.add_key_event(key, True)
+    io.add_mouse_pos_event(x, y)
     app.frame()
-    io.add_key_event(key, False)
-    if shift:
-        io.add_key_event(imgui.Key.left_shift, False)
-        io.add_key_event(imgui.Key.mod_shift, False)
+    io.add_mouse_button_event(0, True)
+    app.frame()
+    io.add_mouse_button_event(0, False)
     app.frame()
 
 
@@ -65,41 +91,34 @@ def prediction(weights, side):
 
 
 def test_view_target_toggles_slider_and_close(live_app, tmp_path):
-    from imgui_bundle import imgui
+    from ginn_gl.ui.window import glfw
 
     app = live_app
     history = app.session.history
-    app.settings.output_boundary = False  # the checkbox: the p = 0.5 line off, to compare pixels
-    press(app, imgui.Key.n)  # no neuron lines
+    app.settings.view.output_boundary = False  # the checkbox: the p = 0.5 line off, to compare pixels
+    press(app, glfw.KEY_N)  # no neuron lines
     pixels = view(app)
     side = pixels.shape[0]
     assert side == app.view_rect[2] > 400
-    last = history.get(-1)
+    last = history.read()
     expected = prediction(last.weights, side)
     assert np.abs(pixels[..., 0] - expected).max() <= 1.0, "the view shows the newest prediction"
     assert np.array_equal(pixels[..., 0], pixels[..., 2])
 
-    press(app, imgui.Key.t)
+    press(app, glfw.KEY_T)
     target = load_target(CONFIG.image, CONFIG.resolution).pixels
     rows = (np.arange(side) + 0.5) * CONFIG.resolution // side
     expected_target = target[rows.astype(int)][:, rows.astype(int)] * 255
     assert np.array_equal(view(app)[..., 0], expected_target), "T shows the target"
-    press(app, imgui.Key.t)
+    press(app, glfw.KEY_T)
     assert np.abs(view(app)[..., 0] - expected).max() <= 1.0, "T again: the prediction"
 
     # Click the button of layer 1, neuron 4: its line appears, nothing else in the view changes.
     before = view(app)
     x0, y0, x1, y1 = app.panel.button_rects[4]
-    io = imgui.get_io()
-    io.add_mouse_pos_event((x0 + x1) / 2, (y0 + y1) / 2)
-    app.frame()
-    io.add_mouse_button_event(0, True)
-    app.frame()
-    io.add_mouse_button_event(0, False)
-    app.frame()
-    io.add_mouse_pos_event(5.0, 5.0)  # away from the button: no highlight
-    app.frame()
-    assert app.settings.shown.tolist() == [False] * 4 + [True] + [False] * 43
+    click(app, (x0 + x1) / 2, (y0 + y1) / 2)
+    click(app, 5.0, 5.0)  # away from the button (on the view's dark margin): no highlight
+    assert app.settings.view.shown.tolist() == [False] * 4 + [True] + [False] * 43
     after = view(app)
     changed = np.any(after != before, axis=2)
     ev = evaluate(last.weights, CONFIG.sizes, CONFIG.activation, grid_points(side, side), gradients=True)
@@ -110,19 +129,21 @@ def test_view_target_toggles_slider_and_close(live_app, tmp_path):
     assert changed[distance < 0.5].mean() > 0.99
 
     # Home: the first snapshot, the initial network; Right: the next one.
-    press(app, imgui.Key.n)
-    press(app, imgui.Key.home)
-    assert app.settings.current_index(history) == 0
-    first = history.get(0)
+    press(app, glfw.KEY_N)
+    press(app, glfw.KEY_HOME)
+    assert app.snapshot.index == 0 and app.snapshot.step == 0
+    first = history.read(-1)
     assert np.abs(view(app)[..., 0] - prediction(first.weights, side)).max() <= 1.0
-    press(app, imgui.Key.right_arrow)
-    assert app.settings.current_index(history) == 1 and not app.settings.follow_live
-    assert np.abs(view(app)[..., 0] - prediction(history.get(1).weights, side)).max() <= 1.0
-    press(app, imgui.Key.end)
-    assert app.settings.follow_live
+    press(app, glfw.KEY_RIGHT)
+    assert app.snapshot.index == 1 and not app.settings.follow_live
+    second = history.read(-1, offset=1)
+    assert app.snapshot.step == second.step
+    assert np.abs(view(app)[..., 0] - prediction(second.weights, side)).max() <= 1.0
+    press(app, glfw.KEY_END)
+    assert app.settings.follow_live and app.snapshot.newest
 
-    press(app, imgui.Key.escape)
-    assert app.close_requested
+    press(app, glfw.KEY_ESCAPE)
+    assert app.settings.quit_requested
     saved = app.close()
     assert saved == [tmp_path / "run.npz"]
     run = load_run(saved[0])
@@ -131,88 +152,86 @@ def test_view_target_toggles_slider_and_close(live_app, tmp_path):
 
 
 def test_keys_help_speed_layers_and_screenshot(live_app, tmp_path, monkeypatch):
-    from imgui_bundle import imgui
+    from ginn_gl.ui.window import glfw
 
     app = live_app
     monkeypatch.chdir(tmp_path)
-    press(app, imgui.Key.f1)
+    press(app, glfw.KEY_F1)
     assert app.settings.show_help
-    press(app, imgui.Key.slash, shift=True)  # ?
+    press(app, glfw.KEY_SLASH, shift=True)  # ?
     assert not app.settings.show_help
     speed = app.settings.speed
-    press(app, imgui.Key.equal)
-    press(app, imgui.Key.keypad_add)
+    press(app, glfw.KEY_EQUAL)
+    press(app, glfw.KEY_KP_ADD)
     assert app.settings.speed == pytest.approx(speed * 2.25)
-    press(app, imgui.Key.minus)
+    press(app, glfw.KEY_MINUS)
     assert app.settings.speed == pytest.approx(speed * 1.5)
-    press(app, imgui.Key._2)
-    assert not app.settings.shown[16:32].any() and app.settings.shown[:16].all()
-    press(app, imgui.Key.a)
-    assert app.settings.shown.all()
-    press(app, imgui.Key.e)
-    assert app.settings.view == "error"
-    press(app, imgui.Key.space)
+    press(app, glfw.KEY_2)
+    shown = app.settings.view.shown
+    assert not shown[16:32].any() and shown[:16].all()
+    press(app, glfw.KEY_A)
+    assert app.settings.view.shown.all()
+    press(app, glfw.KEY_E)
+    assert app.settings.view.view == "error"
+    press(app, glfw.KEY_SPACE)
     assert app.settings.playing
-    press(app, imgui.Key.space)
+    press(app, glfw.KEY_SPACE)
     assert not app.settings.playing
-    press(app, imgui.Key.s)
+    press(app, glfw.KEY_S)
     assert app.last_screenshot is not None and (tmp_path / app.last_screenshot).exists()
 
 
 def test_keys_typed_into_a_field_go_to_the_field(live_app):
     from imgui_bundle import imgui
 
+    from ginn_gl.ui.window import glfw
+
     app = live_app
     io = imgui.get_io()
     app.frame()  # lays out the panel: the field's place is known from here on
     x0, y0, x1, y1 = app.panel.seed_rect
-    io.add_mouse_pos_event(x0 + 10, (y0 + y1) / 2)
-    app.frame()
-    io.add_mouse_button_event(0, True)
-    app.frame()
-    io.add_mouse_button_event(0, False)
-    app.frame()
+    click(app, x0 + 10, (y0 + y1) / 2)
     assert io.want_text_input, "the seed field has the keyboard"
-    for key in (imgui.Key.t, imgui.Key._1, imgui.Key.q, imgui.Key.escape):
+    for key in (glfw.KEY_T, glfw.KEY_1, glfw.KEY_Q, glfw.KEY_ESCAPE):
         press(app, key)
-    assert app.settings.view == "prediction" and app.settings.shown.all() and not app.close_requested
+    view = app.settings.view
+    assert view.view == "prediction" and view.shown.all() and not app.settings.quit_requested
     assert not io.want_text_input, "Esc left the field"
-    press(app, imgui.Key.t)
-    assert app.settings.view == "target", "outside the field, keys work again"
+    press(app, glfw.KEY_T)
+    assert app.settings.view.view == "target", "outside the field, keys work again"
 
 
 def test_restart_trains_a_fresh_network(live_app):
-    from imgui_bundle import imgui
+    from ginn_gl.ui.window import glfw
 
     app = live_app
     old = app.session.trainer
-    press(app, imgui.Key.r)
+    press(app, glfw.KEY_R)
     assert app.session.trainer is not old and not old.alive
     new = app.session.trainer
     assert new.config.seed == old.config.seed
     new.join(timeout=60)
-    np.testing.assert_array_equal(new.histories[0].get(0).weights, old.histories[0].get(0).weights)
+    np.testing.assert_array_equal(new.histories[0].read(-1).weights, old.histories[0].read(-1).weights)
     app.frame()
 
 
 def test_replay_opens_a_saved_run(display, tmp_path):
-    from imgui_bundle import imgui
-
-    from ginn_gl.app import App, replay_session
-    from ginn_gl.runfile import save_run
-    from ginn_gl.trainer import Trainer
+    from ginn_gl.core.runfile import save_run
+    from ginn_gl.train.trainer import Trainer
+    from ginn_gl.ui.app import App, replay_session
+    from ginn_gl.ui.window import glfw
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
     trainer.join(timeout=60)
     path = save_run(tmp_path / "replay.npz", trainer.runs()[0])
     run = load_run(path)
-    app = App(replay_session(run), title="replay", size=SIZE)
+    app = park_pointer(App(replay_session(run), title="replay", size=SIZE))
     try:
-        app.settings.output_boundary = False
-        press(app, imgui.Key.n)
+        app.settings.view.output_boundary = False
+        press(app, glfw.KEY_N)
         pixels = view(app)
         assert np.abs(pixels[..., 0] - prediction(run.weights[-1], pixels.shape[0])).max() <= 1.0
-        press(app, imgui.Key.home)
+        press(app, glfw.KEY_HOME)
         assert np.abs(view(app)[..., 0] - prediction(run.weights[0], pixels.shape[0])).max() <= 1.0
         assert len(app.session.history) == len(run)
     finally:
@@ -253,29 +272,73 @@ def test_command_line_window_saves_on_ctrl_c(display, tmp_path):
 
 
 def test_keys_through_the_glfw_backend_wake_the_window(live_app):
-    """A key as GLFW delivers it: ImGui's GLFW backend, chained to the window's activity callback."""
-    import ctypes
-
-    import glfw
+    """A key as GLFW delivers it: ImGui's GLFW backend, chained to the window's own callback."""
     from imgui_bundle import imgui
+
+    from ginn_gl.ui.window import glfw
 
     app = live_app
     app.frame()
-    app._last_input = 0.0
+    app.window.last_input = 0.0
     assert not app.active
-    window = ctypes.cast(app.window, ctypes.c_void_p).value
+    window = ctypes.cast(app.window.handle, ctypes.c_void_p).value
     imgui.backends.glfw_key_callback(window, glfw.KEY_E, 0, glfw.PRESS, 0)
     assert app.active, "input marks the window active: full frame rate"
     app.frame()
     imgui.backends.glfw_key_callback(window, glfw.KEY_E, 0, glfw.RELEASE, 0)
     app.frame()
-    assert app.settings.view == "error"
+    assert app.settings.view.view == "error"
 
 
 def test_the_window_uses_imgui_bundles_glfw():
     """pyglfw and imgui-bundle's GLFW backend must share one libglfw: imgui_bundle is imported first."""
-    code = ("import ginn_gl.app, glfw, imgui_bundle, pathlib; "
+    code = ("import ginn_gl.ui.app, glfw, imgui_bundle, pathlib; "
             "print(pathlib.Path(glfw.library.glfw._name).resolve().parent == "
             "pathlib.Path(imgui_bundle.__file__).resolve().parent)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "True", result.stdout + result.stderr
+
+
+def test_the_window_and_render_draw_identical_pixels(display, tmp_path, cli):
+    """One settings type: the same snapshot and view settings give the same bytes in the window's
+    view, in `ginn-gl render` and in `ginn-gl export` (the highlighted line's width included)."""
+    from ginn_gl.core.runfile import save_run
+    from ginn_gl.train.trainer import Trainer
+    from ginn_gl.ui.app import App, replay_session
+
+    trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
+    trainer.join(timeout=60)
+    path = save_run(tmp_path / "same.npz", trainer.runs()[0])
+    app = park_pointer(App(replay_session(load_run(path)), title="same", size=SIZE))
+    try:
+        settings = app.settings.view
+        settings.line_width = 2.5
+        settings.zoom_about((0.5, 0.5), 1.25)
+        x0, y0, x1, y1 = app.panel.button_rects[3]  # hovering layer 1, neuron 3 highlights its line
+        click(app, (x0 + x1) / 2, (y0 + y1) / 2)
+        click(app, (x0 + x1) / 2, (y0 + y1) / 2)  # twice: the line is shown again, and hovered
+        assert settings.highlighted == 3 and settings.shown.all() and settings.output_boundary
+        window = view(app)
+        side = window.shape[0]
+        domain = ",".join(repr(v) for v in settings.domain)
+        from ginn_gl.ui.window import glfw
+
+        press(app, glfw.KEY_HOME)
+        first = view(app)
+        assert app.snapshot.step == 0 and settings.highlighted == 3
+    finally:
+        app.close()
+    out = tmp_path / "same.png"
+    options = ["--neurons", "all", "--highlight", "1:3", "--line-width", "2.5", "--output-boundary",
+               "--domain", domain]
+    result = cli("render", path, "--out", out, "--size", side, *options)
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    rendered = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert rendered.shape == window.shape and np.array_equal(rendered, window)
+    frames = tmp_path / "frames"
+    result = cli("export", path, "--out", frames, "--frames", "1", "--size", side, "--no-label", *options)
+    assert result.returncode == 0, result.stderr
+    frame = np.asarray(Image.open(frames / "frame-00000.png").convert("RGB")).astype(int)
+    assert np.array_equal(frame, first), "export's one frame is the first snapshot"

@@ -12,7 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ginn_gl.runfile import load_run
+from ginn_gl.core.runfile import load_run
+from tests.conftest import one_line_error
 
 
 def test_train_end_to_end_loss_falls(cli, tmp_path):
@@ -57,15 +58,6 @@ def test_help_explains_every_option(cli):
                    "--batch-size", "--lr", "--schedule", "--device", "--history-mb", "--out"):
         assert option in result.stdout
     assert cli("--help").returncode == 0
-
-
-def one_line_error(result, *words):
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    for word in words:
-        assert word in lines[0], (word, lines[0])
 
 
 @pytest.mark.parametrize("args,words", [

@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ginn_gl.engine import EngineSpec, StepEngine
-from ginn_gl.model import load_flat, module_flat, reference_module
-from ginn_gl.schedule import learning_rates
-from ginn_gl.targets import load_target
+from ginn_gl.core.schedule import learning_rates
+from ginn_gl.core.targets import load_target
+from ginn_gl.train.engine import EngineSpec, StepEngine
+from ginn_gl.train.model import load_flat, module_flat, reference_module
 
 TARGET = load_target("bottle", 40).pixels
 
@@ -82,7 +82,7 @@ def test_several_seeds_match_single_seed_runs():
 
 
 def test_domain_loss_and_predict_match_numpy():
-    from ginn_gl.network import bce_with_logits, evaluate, grid_points
+    from ginn_gl.core.network import bce_with_logits, evaluate, grid_points
 
     sizes = [2, 7, 5, 1]
     engine = StepEngine(EngineSpec(sizes, "leaky_relu", [4], 32), TARGET)
@@ -169,7 +169,7 @@ def test_cuda_training_through_the_cli(tmp_path, cli):
     result = cli("train", "--device", "cuda", "--image", "circle", "--resolution", "64", "--steps", "3000",
                  "--out", out)
     assert result.returncode == 0, result.stderr
-    from ginn_gl.runfile import load_run
+    from ginn_gl.core.runfile import load_run
 
     run = load_run(out)
     assert run.meta["device"].startswith("cuda") and run.steps[-1] == 3000

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ginn_gl.network import evaluate, grid_points
-from ginn_gl.runfile import load_run
+from ginn_gl.core.network import evaluate, grid_points
+from ginn_gl.core.runfile import load_run
+from tests.conftest import one_line_error
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,6 @@ def test_gif_and_mp4(cli, run_file, tmp_path, gl_context):
 
 
 def test_bad_export_input(cli, run_file, tmp_path):
-    from tests.test_cli import one_line_error
-
     one_line_error(cli("export", run_file, "--out", tmp_path / "x.avi"), "unknown kind of output")
     one_line_error(cli("export", run_file, "--out", tmp_path / "x.gif", "--size", "30x40"), "square")
     one_line_error(cli("export", run_file, "--out", tmp_path / "x.gif", "--frames", "0"), "--frames")

@@ -1,10 +1,12 @@
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
-from ginn_gl.history import MIN_SNAPSHOTS, History, LossCurve
-from ginn_gl.schedule import snapshot_steps
+from ginn_gl.core.history import MIN_SNAPSHOTS, History, LossCurve, snapshot_bytes
+from ginn_gl.core.schedule import snapshot_steps
 
 
 def row(step, n_params):
@@ -36,9 +38,9 @@ def test_million_step_run_stays_under_the_bound_and_keeps_first_and_newest():
     assert loss_steps[-1] == 1_000_000 and len(loss_steps) * 12 <= history.losses.nbytes
     np.testing.assert_allclose(loss, 0.5)
     # Every row still matches its step: thinning moved whole snapshots.
-    for i in range(len(history)):
-        snap = history.get(i)
-        assert np.all(snap.weights == snap.step) and snap.loss == snap.step
+    for step in recorded:
+        snap = history.read(step)
+        assert snap.step == step and np.all(snap.weights == snap.step) and snap.loss == snap.step
 
 
 def test_too_small_budget_is_refused_with_the_minimum():
@@ -46,22 +48,88 @@ def test_too_small_budget_is_refused_with_the_minimum():
         History(10_000, MIN_SNAPSHOTS * 10_000)
 
 
-def test_latest_get_and_index_of_step():
+def test_read_by_step_offset_and_wrap():
     history = History(4, 1 << 20)
-    assert history.latest() is None
+    assert history.read() is None
     for step in (0, 1, 2, 5, 9):
         history.push(step, row(step, 4), step / 10)
-    assert history.latest().step == 9 and history.get(-2).step == 5
-    assert history.index_of_step(6) == 3 and history.index_of_step(9) == 4
+    assert history.read().step == 9 and history.read().newest
+    assert history.read(6).step == 5 and history.read(9).step == 9 and history.read(-1).step == 0
+    assert history.read(6, offset=1).step == 9 and history.read(6, offset=-2).step == 1
+    assert history.read(6, offset=10).step == 9 and history.read(6, offset=-10).step == 0, "clamped"
+    assert history.read(9, offset=1, wrap=True).step == 0, "counted round"
+    snap = history.read(2)
+    assert (snap.index, snap.count) == (2, 5) and np.all(snap.weights == 2) and snap.loss == pytest.approx(0.2)
     with pytest.raises(ValueError):
         history.push(9, row(9, 4), 0.0)
-    with pytest.raises(IndexError):
-        history.get(5)
+
+
+class NoLock:
+    """Stands in for the history's lock, to show that the race test notices when it is missing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def seek_while_thinning(history, seconds):
+    """A writer that thins the history all the time and two readers seeking at random; returns
+    what the readers saw wrong (torn or misplaced snapshots, exceptions)."""
+    stop = threading.Event()
+    problems = []
+
+    def writer():
+        step = 0
+        while not stop.is_set():
+            step += 1
+            history.push(step, row(step, history.n_params), float(step))
+
+    def reader(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            while not stop.is_set() and len(problems) < 10:
+                newest = max(history.latest_step(), 1)
+                wanted = int(rng.integers(0, newest + 1))
+                snap = history.read(wanted, offset=int(rng.integers(-2, 3)))
+                if not (np.all(snap.weights == snap.step) and snap.loss == snap.step and 0 <= snap.index < snap.count):
+                    problems.append(("torn", wanted, snap.step, snap.index, snap.count))
+        except Exception as exc:  # a failing read must fail the test
+            problems.append(exc)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(k,)) for k in range(2)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show within seconds
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline and not problems:
+            time.sleep(0.05)
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+    finally:
+        sys.setswitchinterval(switch)
+    assert history.thinned > 100, "the writer thinned the history all the while"
+    return problems
+
+
+def test_readers_seeking_by_step_while_the_writer_thins():
+    n_params = 2048  # large rows: a copy takes long enough to be interrupted
+    budget = MIN_SNAPSHOTS * snapshot_bytes(n_params) + 4096
+    locked = History(n_params, budget, curve_bytes=4096)
+    assert locked.capacity == MIN_SNAPSHOTS, "a tiny budget: thinning every eight snapshots"
+    assert seek_while_thinning(locked, 3.0) == []
+    unlocked = History(n_params, budget, curve_bytes=4096)
+    unlocked.lock = NoLock()
+    assert seek_while_thinning(unlocked, 10.0), "without the lock the readers see torn snapshots"
 
 
 def test_one_writer_two_readers_never_see_a_torn_snapshot():
     n_params = 2048  # large rows make a torn copy likely if the lock were missing
-    history = History(n_params, 64 * (n_params * 4 + 12) + (1 << 20))
+    history = History(n_params, 64 * snapshot_bytes(n_params) + (1 << 20))
     stop = threading.Event()
     problems = []
 
@@ -75,25 +143,15 @@ def test_one_writer_two_readers_never_see_a_torn_snapshot():
 
     def reader():
         try:
-            read_until_stopped()
+            reads = 0
+            while not stop.is_set():
+                snap = history.read() if reads % 2 else history.read(reads % 97)
+                if snap is not None and not (np.all(snap.weights == snap.step) and snap.loss == snap.step):
+                    problems.append((snap.step, snap.weights.min(), snap.weights.max()))
+                history.losses.arrays()
+                reads += 1
         except Exception as exc:  # a reader failing must fail the test
             problems.append(exc)
-
-    def read_until_stopped():
-        reads = 0
-        while not stop.is_set():
-            if reads % 2:
-                snap = history.latest()
-            else:
-                try:  # an index can fall out of range when thinning shrinks the history
-                    snap = history.get(reads % 97)
-                except IndexError:
-                    snap = None
-            if snap is not None:
-                if not (np.all(snap.weights == snap.step) and snap.loss == snap.step):
-                    problems.append((snap.step, snap.weights.min(), snap.weights.max()))
-            history.losses.arrays()
-            reads += 1
 
     threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(2)]
     for t in threads:

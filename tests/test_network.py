@@ -4,15 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ginn_gl.model import init_parameters, load_flat, module_flat, reference_module
-from ginn_gl.network import (
-    evaluate,
-    grid_points,
-    join_parameters,
-    layer_sizes,
-    parameter_count,
-    split_parameters,
-)
+from ginn_gl.core.network import evaluate, grid_points, parameter_count, split_parameters
+from ginn_gl.train.model import init_parameters, load_flat, module_flat, reference_module
 
 ARCHITECTURES = [([16, 16, 16], "relu"), ([8], "leaky_relu"), ([32, 4, 12, 7], "relu"),
                  ([5, 5], "leaky_relu")]
@@ -20,7 +13,7 @@ ARCHITECTURES = [([16, 16, 16], "relu"), ([8], "leaky_relu"), ([32, 4, 12, 7], "
 
 @pytest.mark.parametrize("hidden,activation", ARCHITECTURES)
 def test_numpy_forward_equals_torch(hidden, activation):
-    sizes = layer_sizes(hidden)
+    sizes = [2, *hidden, 1]
     flat = init_parameters(sizes, torch.Generator().manual_seed(3)).numpy() * 3.0
     points = np.random.default_rng(0).uniform(-0.5, 1.5, size=(500, 2))
     module = load_flat(reference_module(sizes, activation), flat)
@@ -31,7 +24,7 @@ def test_numpy_forward_equals_torch(hidden, activation):
 
 
 def test_layout_is_torch_parameter_order_and_round_trips():
-    sizes = layer_sizes([3, 4])
+    sizes = [2, 3, 4, 1]
     module = reference_module(sizes, "relu")
     flat = module_flat(module)
     assert flat.shape == (parameter_count(sizes),) == (3 * 2 + 3 + 4 * 3 + 4 + 1 * 4 + 1,)
@@ -39,12 +32,11 @@ def test_layout_is_torch_parameter_order_and_round_trips():
     for (w, b), linear in zip(layers, [m for m in module if isinstance(m, torch.nn.Linear)]):
         np.testing.assert_array_equal(w, linear.weight.detach().numpy())
         np.testing.assert_array_equal(b, linear.bias.detach().numpy())
-    np.testing.assert_array_equal(join_parameters(layers), flat)
     np.testing.assert_array_equal(module_flat(load_flat(reference_module(sizes, "relu"), flat)), flat)
 
 
 def test_init_matches_manual_seed_and_nn_linear():
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     torch.manual_seed(7)
     module = reference_module(sizes, "relu")
     ours = init_parameters(sizes, torch.Generator().manual_seed(7)).numpy()
@@ -53,7 +45,7 @@ def test_init_matches_manual_seed_and_nn_linear():
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
 def test_input_gradients_match_autograd(activation):
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     flat = init_parameters(sizes, torch.Generator().manual_seed(1)).numpy()
     points = np.random.default_rng(1).uniform(0, 1, size=(300, 2))
     ev = evaluate(flat, sizes, activation, points, gradients=True)

@@ -2,7 +2,7 @@ import colorsys
 
 import numpy as np
 
-from ginn_gl.palette import layer_colours, neuron_colours, to_hex
+from ginn_gl.core.palette import layer_colours, neuron_colours
 
 ORIGINAL = {0: ["#00b6ff", "#00a2ff", "#0078ff"], 1: ["#ff623f", "#ff4b32", "#ff1f00"],
             2: ["#c3ff17", "#a8ff0f", "#63ee03"]}
@@ -46,4 +46,3 @@ def test_sixteen_neurons_of_a_layer_are_told_apart_and_layers_differ():
 def test_one_palette_for_every_layer_shape():
     colours = neuron_colours([2, 16, 8, 64, 1])
     assert [len(c) for c in colours] == [16, 8, 64]
-    assert to_hex((1.0, 0.5, 0.0)) == "#ff8000"

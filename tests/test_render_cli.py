@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ginn_gl.network import evaluate, grid_points
-from ginn_gl.runfile import load_run
+from ginn_gl.core.network import evaluate, grid_points
+from ginn_gl.core.runfile import load_run
+from tests.conftest import one_line_error
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +71,10 @@ def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
     (["--highlight", "1:*"], ["--highlight"]),
 ])
 def test_bad_render_input(cli, run_file, tmp_path, args, words):
-    from tests.test_cli import one_line_error
-
     one_line_error(cli("render", run_file, "--out", tmp_path / "x.png", *args), *words)
 
 
 def test_missing_run_and_no_gl(cli, run_file, tmp_path):
-    from tests.test_cli import one_line_error
-
     one_line_error(cli("render", tmp_path / "none.npz", "--out", tmp_path / "x.png"), "not found")
     env = {**os.environ, "__EGL_VENDOR_LIBRARY_FILENAMES": str(tmp_path / "no-vendor.json")}
     one_line_error(cli("render", run_file, "--out", tmp_path / "x.png", env=env), "no OpenGL", "EGL")

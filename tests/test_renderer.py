@@ -2,20 +2,19 @@
 
 import functools
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from ginn_gl.engine import EngineSpec, StepEngine
-from ginn_gl.glsl import ShaderError, load_program
-from ginn_gl.model import init_parameters
-from ginn_gl.network import evaluate, grid_points, layer_sizes, layer_slices
-from ginn_gl.renderer import NetworkRenderer, OffscreenTarget, ViewOptions, render_image
-from ginn_gl.selection import hidden_count, neuron_index
-from ginn_gl.targets import load_target
+from ginn_gl.core.network import evaluate, grid_points, layer_slices
+from ginn_gl.core.selection import hidden_count, neuron_index
+from ginn_gl.core.targets import load_target
+from ginn_gl.core.view import ViewSettings
+from ginn_gl.render.context import ShaderError, load_program
+from ginn_gl.render.renderer import NetworkRenderer, OffscreenTarget, render_image
+from ginn_gl.train.engine import EngineSpec, StepEngine
+from ginn_gl.train.model import init_parameters
 from tests.conftest import IN_CI
 
 ARCHITECTURES = [([16, 16, 16], "relu"), ([9, 5], "leaky_relu"), ([64] * 8, "relu"),
@@ -30,7 +29,7 @@ def params_for(sizes, seed=0, scale=1.0):
 @functools.cache
 def trained(hidden, activation, steps=1500, image="rings"):
     """A briefly trained network: boundaries of every layer cross the picture."""
-    sizes = layer_sizes(list(hidden))
+    sizes = [2, *hidden, 1]
     engine = StepEngine(EngineSpec(sizes, activation, [0], 128, block=250), load_target(image, 48).pixels)
     for first in range(0, steps, 250):
         engine.prepare_block(first, 250, np.full(250, 1e-2))
@@ -56,28 +55,32 @@ def shader_path(request, gl_context):
     return request.param
 
 
-def make_renderer(ctx, sizes, activation, flat, shown=None, path="fragment"):
+def make_renderer(ctx, sizes, activation, flat, path="fragment"):
     renderer = NetworkRenderer(ctx, sizes, activation, path)
     assert renderer.path == path
     renderer.set_weights(flat)
     renderer.set_target(load_target("circle", 32).pixels)
-    renderer.set_neurons(np.zeros(hidden_count(sizes), bool) if shown is None else shown)
     return renderer
+
+
+def lines(sizes, shown=None, **settings):
+    """ViewSettings drawing the `shown` neurons' lines (none by default)."""
+    return ViewSettings(sizes, shown=np.zeros(hidden_count(sizes), bool) if shown is None else shown, **settings)
 
 
 @pytest.mark.parametrize("hidden,activation", ARCHITECTURES)
 def test_prediction_equals_numpy_float64(gl_context, shader_path, hidden, activation):
-    sizes = layer_sizes(hidden)
+    sizes = [2, *hidden, 1]
     flat = trained(tuple(hidden), activation)
     renderer = make_renderer(gl_context, sizes, activation, flat, path=shader_path)
     size = (96, 80)
     expected = evaluate(flat, sizes, activation, grid_points(size[1], size[0])).probability
     expected = expected.reshape(size[1], size[0])
     assert 0.05 < expected.std(), "a test picture with structure"
-    image = render_image(gl_context, renderer, size, ViewOptions(), dtype="f4")
+    image = render_image(gl_context, renderer, size, lines(sizes), dtype="f4")
     assert np.abs(image[..., 0] - expected).max() <= 1e-4
     assert np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2])
-    png = render_image(gl_context, renderer, size, ViewOptions())
+    png = render_image(gl_context, renderer, size, lines(sizes))
     levels = np.abs(png[..., :3].astype(float) - 255 * expected[..., None])
     assert levels.max() <= 1.0, "the 8-bit path is within one grey level"
     assert np.mean(png[..., 0] == np.round(255 * expected)) > 0.999
@@ -85,14 +88,14 @@ def test_prediction_equals_numpy_float64(gl_context, shader_path, hidden, activa
 
 
 def test_a_domain_beyond_the_unit_square_maps_pixels_to_its_points(gl_context, shader_path):
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     flat = trained((16, 16, 16), "relu")
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     domain = (-0.5, -0.25, 1.5, 1.25)  # wider than tall, reaching outside [0,1]^2; y downwards
     width, height = 120, 90
     points = grid_points(height, width, domain)
     expected = evaluate(flat, sizes, "relu", points).probability.reshape(height, width)
-    image = render_image(gl_context, renderer, (width, height), ViewOptions(domain=domain), dtype="f4")[..., 0]
+    image = render_image(gl_context, renderer, (width, height), lines(sizes, domain=domain), dtype="f4")[..., 0]
     inside = np.all((points >= 0) & (points < 1), axis=1).reshape(height, width)
     assert 0.2 < inside.mean() < 0.6
     assert np.abs(image - expected)[inside].max() <= 1e-4
@@ -100,14 +103,12 @@ def test_a_domain_beyond_the_unit_square_maps_pixels_to_its_points(gl_context, s
     assert np.abs(image - dimmed)[~inside].max() <= 1e-4, "outside the data domain: dimmed prediction"
 
 
-def coverage_from_render(ctx, renderer, size, options, neuron, n_hidden):
+def coverage_from_render(ctx, renderer, size, view, neuron):
     """Alpha of one neuron's line: unmix its colour from the same render without lines."""
-    renderer.set_neurons(np.zeros(n_hidden, bool))
-    background = render_image(ctx, renderer, size, options, dtype="f4")[..., :3]
-    shown = np.zeros(n_hidden, bool)
-    shown[neuron] = True
-    renderer.set_neurons(shown)
-    lit = render_image(ctx, renderer, size, options, dtype="f4")[..., :3]
+    view.set_all(False)
+    background = render_image(ctx, renderer, size, view, dtype="f4")[..., :3]
+    view.toggle_neuron(neuron)
+    lit = render_image(ctx, renderer, size, view, dtype="f4")[..., :3]
     colour = renderer.colours[neuron]
     delta = colour[None, None, :] - background
     channel = np.argmax(np.abs(delta), axis=2)[..., None]
@@ -125,7 +126,7 @@ def pre_activation(flat, sizes, activation, points, layer, neuron, gradients=Fal
 
 @pytest.mark.parametrize("layer", [1, 2, 3])
 def test_lines_follow_sign_changes(gl_context, shader_path, layer):
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     flat = trained((16, 16, 16), "relu")
     n = 160
     neuron = busiest_neuron(flat, sizes, "relu", layer, n)
@@ -134,9 +135,9 @@ def test_lines_follow_sign_changes(gl_context, shader_path, layer):
     # with a 4-neighbour of the other sign lies within max(|nx|, |ny|) (0.707..1) px of it, and of
     # two such neighbours one is within 0.5 px: so lit pixels are sign-change pixels and every
     # sign change has a lit pixel, but for near-diagonal slivers and the polylines' kinks.
-    options = ViewOptions(view="target", line_width=1.5)
+    options = lines(sizes, view="target", line_width=1.5)
     index = neuron_index(sizes, layer, neuron)
-    alpha = coverage_from_render(gl_context, renderer, (n, n), options, index, hidden_count(sizes))
+    alpha = coverage_from_render(gl_context, renderer, (n, n), options, index)
     z = pre_activation(flat, sizes, "relu", grid_points(n, n), layer, neuron).reshape(n, n)
     positive = z > 0
     right = positive[:, :-1] != positive[:, 1:]
@@ -160,15 +161,15 @@ def test_lines_follow_sign_changes(gl_context, shader_path, layer):
 
 
 def test_line_coverage_is_the_exact_distance(gl_context, shader_path):
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     flat = trained((16, 16, 16), "relu")
     n = 128
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
-    options = ViewOptions(view="target", line_width=2.0)
+    options = lines(sizes, view="target", line_width=2.0)
     for layer in (1, 2, 3):
         neuron = busiest_neuron(flat, sizes, "relu", layer, n)
         index = neuron_index(sizes, layer, neuron)
-        alpha = coverage_from_render(gl_context, renderer, (n, n), options, index, hidden_count(sizes))
+        alpha = coverage_from_render(gl_context, renderer, (n, n), options, index)
         z, grad = pre_activation(flat, sizes, "relu", grid_points(n, n), layer, neuron, gradients=True)
         slope = np.linalg.norm(grad / n, axis=1)  # per pixel; 0 where the neuron is flat (dead input)
         distance = np.divide(np.abs(z), slope, out=np.full_like(z, np.inf), where=slope > 0)
@@ -179,24 +180,22 @@ def test_line_coverage_is_the_exact_distance(gl_context, shader_path):
 
 
 def test_a_neuron_that_never_switches_draws_nothing(gl_context, shader_path):
-    sizes = layer_sizes([4, 4])
+    sizes = [2, 4, 4, 1]
     flat = params_for(sizes, seed=1)
     first, second = layer_slices(sizes)[:2]
     flat[first.bias.start + 2] = 50.0  # layer 1 neuron 2: always on in (and far around) the view
     flat[second.bias.start + 1] = -500.0  # layer 2 neuron 1: dead everywhere
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
-    none = render_image(gl_context, renderer, (64, 64), ViewOptions())
+    none = render_image(gl_context, renderer, (64, 64), lines(sizes))
     for layer, neuron in ((1, 2), (2, 1)):
         shown = np.zeros(hidden_count(sizes), bool)
         shown[neuron_index(sizes, layer, neuron)] = True
-        renderer.set_neurons(shown)
-        assert np.array_equal(render_image(gl_context, renderer, (64, 64), ViewOptions()), none)
-    renderer.set_neurons(np.ones(hidden_count(sizes), bool))
-    assert not np.array_equal(render_image(gl_context, renderer, (64, 64), ViewOptions()), none)
+        assert np.array_equal(render_image(gl_context, renderer, (64, 64), lines(sizes, shown)), none)
+    assert not np.array_equal(render_image(gl_context, renderer, (64, 64), ViewSettings(sizes)), none)
 
 
 def test_line_width_is_constant_under_zoom(gl_context, shader_path):
-    sizes = layer_sizes([4])
+    sizes = [2, 4, 1]
     flat = np.zeros(4 * 3 + 5, dtype=np.float32)
     w, b = layer_slices(sizes)[0].weight, layer_slices(sizes)[0].bias
     flat[w] = [0.6, 0.8] + [0.0] * 6  # neuron 0: 0.6 x + 0.8 y - 0.7 = 0, a straight line
@@ -204,8 +203,8 @@ def test_line_width_is_constant_under_zoom(gl_context, shader_path):
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     widths = []
     for domain in ((0.0, 0.0, 1.0, 1.0), (0.375, 0.375, 0.625, 0.625)):  # 4x zoom about (0.5, 0.5)
-        options = ViewOptions(view="target", line_width=1.5, domain=domain)
-        alpha = coverage_from_render(gl_context, renderer, (200, 200), options, 0, 4)
+        options = lines(sizes, view="target", line_width=1.5, domain=domain)
+        alpha = coverage_from_render(gl_context, renderer, (200, 200), options, 0)
         lit = np.nan_to_num(alpha)
         # The line crosses the whole view; its length in pixels along the view.
         span = (domain[2] - domain[0])
@@ -218,16 +217,16 @@ def test_line_width_is_constant_under_zoom(gl_context, shader_path):
 
 def test_both_paths_draw_the_same_pixels_into_an_offset_viewport(gl_context):
     """The window draws its view into part of the framebuffer: the compute path's copy lands there too."""
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     flat = trained((16, 16, 16), "relu")
     shown = np.ones(hidden_count(sizes), bool)
     frames = []
     for path in ("fragment", "compute"):
-        renderer = make_renderer(gl_context, sizes, "relu", flat, shown, path=path)
+        renderer = make_renderer(gl_context, sizes, "relu", flat, path=path)
         target = OffscreenTarget(gl_context, 100, 80, dtype="f4")
         with target:
             gl_context.clear(0.25, 0.5, 0.75, 1.0)
-            renderer.draw((30, 10, 60, 50), ViewOptions(output_boundary=True))
+            renderer.draw((30, 10, 60, 50), lines(sizes, shown, output_boundary=True))
         frames.append(target.read())
         target.release()
         renderer.release()
@@ -241,20 +240,20 @@ def test_both_paths_draw_the_same_pixels_into_an_offset_viewport(gl_context):
 
 def test_target_view_reproduces_the_target(gl_context, shader_path):
     target = load_target("bottle", 200).pixels
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     renderer.set_target(target)
-    image = render_image(gl_context, renderer, (200, 200), ViewOptions(view="target"))
+    image = render_image(gl_context, renderer, (200, 200), lines(sizes, view="target"))
     assert np.array_equal(image[..., 0], target * 255) and np.array_equal(image[..., 2], target * 255)
 
 
 def test_error_view_marks_only_wrong_pixels(gl_context, shader_path):
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     flat = trained((16, 16, 16), "relu", steps=300, image="circle")
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     target = load_target("circle", 64).pixels
     renderer.set_target(target)
-    image = render_image(gl_context, renderer, (64, 64), ViewOptions(view="error")).astype(int)
+    image = render_image(gl_context, renderer, (64, 64), lines(sizes, view="error")).astype(int)
     p = evaluate(flat, sizes, "relu", grid_points(64, 64)).probability.reshape(64, 64)
     wrong = (p > 0.5) != (target > 0)
     grey = (image[..., 0] == image[..., 1]) & (image[..., 1] == image[..., 2])
@@ -262,7 +261,7 @@ def test_error_view_marks_only_wrong_pixels(gl_context, shader_path):
 
 
 def test_weights_upload_once_per_snapshot(gl_context, shader_path):
-    sizes = layer_sizes([16, 16, 16])
+    sizes = [2, 16, 16, 16, 1]
     renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     before = renderer.uploads
     assert renderer.set_weights(params_for(sizes, seed=1), key=("run", 7))
@@ -271,18 +270,18 @@ def test_weights_upload_once_per_snapshot(gl_context, shader_path):
 
 
 def test_every_uniform_must_be_set(gl_context, shader_path, monkeypatch):
-    sizes = layer_sizes([4])
+    sizes = [2, 4, 1]
     renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     original = renderer.uniforms
 
-    def forgetful(viewport, options):
-        values = original(viewport, options)
+    def forgetful(viewport, view):
+        values = original(viewport, view)
         values.pop("u_line_width")
         return values
 
     monkeypatch.setattr(renderer, "uniforms", forgetful)
     with pytest.raises(RuntimeError, match="u_line_width"):
-        render_image(gl_context, renderer, (8, 8), ViewOptions())
+        render_image(gl_context, renderer, (8, 8), lines(sizes))
 
 
 def test_compile_errors_point_at_the_files_lines(gl_context, tmp_path):
@@ -303,9 +302,3 @@ def test_compile_errors_point_at_the_files_lines(gl_context, tmp_path):
     assert message.startswith("broken.glsl") and "undefined_thing" in message
     # Mesa writes "0:7(22): error", NVIDIA "0(7) : error": either way line 7 of the file.
     assert re.search(r"\b0:7\(|\b0\(7\)|:7:", message), message
-
-
-def test_renderer_never_imports_torch():
-    code = "import sys, ginn_gl.renderer, ginn_gl.glsl, ginn_gl.gl; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

@@ -5,9 +5,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from ginn_gl.errors import RunFileError
-from ginn_gl.network import parameter_count
-from ginn_gl.runfile import FORMAT, REQUIRED_META, Run, load_run, save_run
+from ginn_gl.core.errors import RunFileError
+from ginn_gl.core.network import parameter_count
+from ginn_gl.core.runfile import FORMAT, REQUIRED_META, Run, load_run, save_run
 
 
 def make_run(n=5, sizes=(2, 4, 1)):
@@ -97,4 +97,7 @@ def test_refuses_inconsistent_contents(tmp_path):
     run = make_run()
     run.weights = run.weights[:, :-1].copy()
     with pytest.raises(RunFileError, match="weights"):
+        save_run(tmp_path / "x.npz", run)
+    run = make_run(sizes=(2, 1))  # no hidden layer: no config makes one, and nothing draws it
+    with pytest.raises(RunFileError, match="hidden layers"):
         save_run(tmp_path / "x.npz", run)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ginn_gl.schedule import DENSE_STEPS, learning_rates, next_snapshot_step, snapshot_steps
+from ginn_gl.core.schedule import DENSE_STEPS, learning_rates, next_snapshot_step, snapshot_steps
 
 
 def test_dense_early_then_geometric():

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ginn_gl.errors import TargetError
-from ginn_gl.targets import BUILTIN_DRAWERS, builtin_targets, load_target
+from ginn_gl.core.errors import TargetError
+from ginn_gl.core.targets import BUILTIN_DRAWERS, builtin_targets, load_target
 
 
 def test_at_least_five_builtins_each_with_both_classes():

@@ -4,11 +4,12 @@ import time
 import numpy as np
 import pytest
 
-from ginn_gl.config import TrainConfig
-from ginn_gl.network import bce_with_logits, evaluate, grid_points
-from ginn_gl.schedule import snapshot_steps
-from ginn_gl.targets import load_target
-from ginn_gl.trainer import Trainer, TrainingFailed
+from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.network import bce_with_logits, evaluate, grid_points
+from ginn_gl.core.progress import State
+from ginn_gl.core.schedule import snapshot_steps
+from ginn_gl.core.targets import load_target
+from ginn_gl.train.trainer import Trainer, TrainingFailed
 
 SMALL = dict(image="circle", resolution=32, device="cpu")
 
@@ -32,7 +33,7 @@ def test_same_seed_twice_gives_identical_weights():
 
 def test_records_the_schedule_and_learns():
     trainer = train(steps=4000, lr=1e-2)
-    assert trainer.state == "finished" and trainer.step == 4000
+    assert trainer.state is State.FINISHED and trainer.step == 4000
     steps, weights, losses = trainer.histories[0].arrays()
     np.testing.assert_array_equal(steps, snapshot_steps(4000))
     assert losses[-1] < 0.5 * losses[0]
@@ -59,10 +60,10 @@ def test_stop_pause_resume_and_final_snapshot():
     while trainer.step < 500 and time.time() < deadline:
         time.sleep(0.01)
     trainer.pause()
-    time.sleep(0.1)
+    time.sleep(0.1)  # the worker pauses at the end of its block
     paused_at = trainer.step
     time.sleep(0.3)
-    assert trainer.step == paused_at and trainer.state == "paused"
+    assert trainer.step == paused_at and trainer.state is State.PAUSED
     trainer.resume()
     while trainer.step == paused_at and time.time() < deadline:
         time.sleep(0.01)
@@ -70,7 +71,7 @@ def test_stop_pause_resume_and_final_snapshot():
     started = time.perf_counter()
     assert trainer.stop(timeout=1.0), "the worker ends within a second of a stop request"
     assert time.perf_counter() - started < 1.0
-    assert not trainer.alive and trainer.state == "stopped"
+    assert not trainer.alive and trainer.state is State.STOPPED
     assert trainer.histories[0].latest_step() == trainer.step, "what was done is recorded"
     assert trainer.runs()[0].meta["steps_done"] == trainer.step
 
@@ -87,14 +88,14 @@ def test_worker_exception_reaches_the_caller():
     with pytest.raises(TrainingFailed) as info:
         trainer.join(timeout=10)
     assert isinstance(info.value.__cause__, RuntimeError)
-    assert trainer.state == "failed" and "kernel exploded" in trainer.message
+    assert trainer.state is State.FAILED and "kernel exploded" in trainer.message
     assert len(trainer.histories[0]) == 1, "the initial snapshot is kept"
-    assert threading.active_count() >= 1 and not trainer.alive
+    assert not trainer.alive and not [t for t in threading.enumerate() if t.name == "ginn-gl-trainer"]
 
 
 def test_divergence_stops_with_the_step_and_keeps_history():
     trainer = train(steps=3000, lr=1e9, schedule="constant")
-    assert trainer.state == "diverged"
+    assert trainer.state is State.DIVERGED
     assert "diverged at step 2" in trainer.message
     steps = trainer.histories[0].steps()
     np.testing.assert_array_equal(steps, [0, 1])
@@ -108,3 +109,18 @@ def test_several_seeds_in_one_worker_each_get_a_history():
     single = train(steps=500, seeds=(1,))
     np.testing.assert_allclose(runs[1].weights, single.runs()[0].weights, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(runs[1].steps, single.runs()[0].steps)
+
+
+def test_a_pause_racing_the_end_leaves_the_trainer_finished():
+    """Only the worker writes the state: a pause asked for as training ends cannot overwrite 'finished'."""
+    for steps in (60, 61, 62):  # the last block ends at a different moment in each
+        trainer = Trainer(TrainConfig(**SMALL, steps=steps), load_target("circle", 32)).start()
+        while trainer.alive:  # pause and resume all the while, so one pause lands as training ends
+            trainer.pause()
+            time.sleep(0.0005)
+            trainer.resume()
+            time.sleep(0.002)
+        trainer.pause()  # after the end
+        trainer.join()
+        assert trainer.state is State.FINISHED and trainer.step == steps
+        assert trainer.runs()[0].meta["state"] == "finished"

@@ -1,76 +1,88 @@
-"""The panel's logic without imgui: following live, scrubbing, autoplay, speed, toggles, zoom."""
+"""The window's settings without imgui: following live, scrubbing by step, autoplay, speed, toggles,
+zoom, and the keymap."""
+
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ginn_gl.history import History
-from ginn_gl.viewstate import MAX_SPEED, MIN_SPEED, Settings
+from ginn_gl.core.history import History, snapshot_bytes
+from ginn_gl.core.view import ViewSettings
+from ginn_gl.ui.viewstate import KEYMAP, MAX_SPEED, MIN_SPEED, Settings, dispatch
 
 SIZES = [2, 4, 3, 1]
+N_PARAMS = 4 * 3 + 3 * 4 + 4
 
 
 def history_with(steps, capacity_rows=1000):
-    n_params = 4 * 3 + 3 * 4 + 4
-    budget = capacity_rows * (n_params * 4 + 12) * 8 // 7  # an eighth goes to the loss curve
-    while History(n_params, budget).capacity < capacity_rows:
-        budget += 64
-    history = History(n_params, budget)
+    history = History(N_PARAMS, capacity_rows * snapshot_bytes(N_PARAMS) + 4096, curve_bytes=4096)
     assert history.capacity == capacity_rows
     for step in steps:
-        history.push(step, np.full(n_params, step, np.float32), 1.0 / (step + 1))
+        history.push(step, np.full(N_PARAMS, step, np.float32), 1.0 / (step + 1))
     return history
+
+
+def shown_step(settings, history, training=True):
+    return settings.resolve(history, training).step
 
 
 def test_follows_live_until_moved_and_live_returns():
     history = history_with(range(10))
     s = Settings(sizes=SIZES)
-    assert s.current_index(history) == 9
-    history.push(10, np.zeros(history.n_params, np.float32), 0.1)
-    assert s.current_index(history) == 10, "follows the newest snapshot"
-    s.step_by(-3, history)
-    assert not s.follow_live and s.current_index(history) == 7
-    history.push(11, np.zeros(history.n_params, np.float32), 0.1)
-    assert s.current_index(history) == 7, "stays put while training adds snapshots"
-    s.first(history)
-    assert s.current_index(history) == 0
-    s.step_by(-1, history)
-    assert s.current_index(history) == 0, "clamped at the first"
+    assert shown_step(s, history) == 9
+    history.push(10, np.zeros(N_PARAMS, np.float32), 0.1)
+    assert shown_step(s, history) == 10, "follows the newest snapshot"
+    for _ in range(3):
+        s.step_back()
+    assert shown_step(s, history) == 7 and not s.follow_live, "three presses in one frame: three moves"
+    history.push(11, np.zeros(N_PARAMS, np.float32), 0.1)
+    assert shown_step(s, history) == 7, "stays put while training adds snapshots"
+    s.first()
+    assert shown_step(s, history) == 0
+    s.step_back()
+    assert shown_step(s, history) == 0, "clamped at the first"
+    s.step_forward()
+    s.step_forward()
+    assert shown_step(s, history) == 2
     s.go_live()
-    assert s.current_index(history) == 11
+    assert shown_step(s, history) == 11
 
 
-def test_scrubbed_snapshot_is_found_again_after_thinning():
+def test_a_scrubbed_step_is_found_again_after_thinning():
     history = history_with(range(0, 40), capacity_rows=40)
     s = Settings(sizes=SIZES)
-    s.seek(30, history)
-    assert history.step_at(s.current_index(history)) == 30
-    history.push(40, np.zeros(history.n_params, np.float32), 0.1)  # full: the later half thins
-    assert history.generation == 1
-    index = s.current_index(history)
-    assert history.step_at(index) in (29, 30) and history.step_at(index) <= 30
+    s.seek(30)
+    assert shown_step(s, history) == 30
+    history.push(40, np.zeros(N_PARAMS, np.float32), 0.1)  # full: the later half thins to odd steps
+    assert history.thinned == 1
+    snapshot = s.resolve(history, True)
+    assert snapshot.step == 29 and np.all(snapshot.weights == 29), "the newest at or before step 30"
+    s.seek(1000)
+    assert shown_step(s, history) == 40, "a step past the end shows the newest"
 
 
 def test_autoplay_speed_live_join_and_loop():
     history = history_with(range(20))
     s = Settings(sizes=SIZES)
-    s.toggle_play(history)  # at the newest: playing starts from the first snapshot
-    assert s.playing and s.current_index(history) == 0
+    s.toggle_play()  # at the newest: playing starts from the first snapshot
+    assert s.playing and shown_step(s, history) == 0
     s.speed = 10.0
-    s.advance(0.55, history, training=True)
-    assert s.current_index(history) == 5
-    s.advance(1.4, history, training=True)
-    assert s.current_index(history) == 19 and s.playing
-    s.advance(0.2, history, training=True)
-    assert s.follow_live and not s.playing, "joins live while training runs"
-    s.toggle_play(history)
-    s.advance(1.9, history, training=False)
-    assert s.current_index(history) == 19
-    s.advance(0.3, history, training=False)
-    assert s.playing and s.current_index(history) == 2, "a finished history loops: 19 -> 0, 1, 2"
-    s.toggle_play(history)
+    s.advance(0.55)
+    assert shown_step(s, history) == 5
+    s.advance(1.4)
+    assert shown_step(s, history) == 19 and not s.playing and s.follow_live, \
+        "reaching the newest while training runs joins live"
+    s.toggle_play()
+    assert shown_step(s, history, training=False) == 0
+    s.advance(1.9)
+    assert shown_step(s, history, training=False) == 19
+    s.advance(0.3)
+    assert s.playing and shown_step(s, history, training=False) == 2, "a finished history loops: 19 -> 0, 1, 2"
+    s.toggle_play()
     assert not s.playing
-    s.advance(5.0, history, training=False)
-    assert s.current_index(history) == 2, "paused means still"
+    s.advance(5.0)
+    assert shown_step(s, history, training=False) == 2, "paused means still"
 
 
 def test_speed_steps_and_limits():
@@ -89,44 +101,51 @@ def test_speed_steps_and_limits():
 
 
 def test_neuron_and_layer_toggles():
-    s = Settings(sizes=SIZES)
-    assert s.shown.tolist() == [True] * 7
-    s.toggle_neuron(5)
-    assert s.shown.tolist() == [True] * 5 + [False, True]
-    s.toggle_layer(1)  # not all on: all on
-    assert s.shown.all()
-    s.toggle_layer(1)  # all on: all off
-    assert s.shown.tolist() == [True] * 4 + [False] * 3
-    s.toggle_layer(7)  # no such layer: nothing
-    s.set_all(False)
-    assert not s.shown.any()
-    s.set_layer(0, True)
-    assert s.shown.tolist() == [True] * 4 + [False] * 3
+    view = ViewSettings(SIZES)
+    assert view.shown.tolist() == [True] * 7
+    view.toggle_neuron(5)
+    assert view.shown.tolist() == [True] * 5 + [False, True]
+    view.toggle_layer(1)  # not all on: all on
+    assert view.shown.all()
+    view.toggle_layer(1)  # all on: all off
+    assert view.shown.tolist() == [True] * 4 + [False] * 3
+    view.toggle_layer(7)  # no such layer: nothing
+    view.set_all(False)
+    assert not view.shown.any()
+    view.set_layer(0, True)
+    assert view.shown.tolist() == [True] * 4 + [False] * 3
 
 
 def test_view_keys():
     s = Settings(sizes=SIZES)
-    s.toggle_target_view()
-    assert s.view == "target"
-    s.toggle_target_view()
-    assert s.view == "prediction"
-    s.toggle_error_view()
-    assert s.view == "error"
-    s.toggle_target_view()
-    assert s.view == "target"
+    for key, expected in (("T", "target"), ("T", "prediction"), ("E", "error"), ("T", "target")):
+        assert dispatch(s, key, shift=False, repeated=False)
+        assert s.view.view == expected
+    assert dispatch(s, "2", shift=False, repeated=False) and s.view.shown.tolist() == [True] * 4 + [False] * 3
+    assert dispatch(s, "SLASH", shift=True, repeated=False) and s.show_help, "? is shifted /"
+    assert not dispatch(s, "SLASH", shift=False, repeated=False), "/ alone is not bound"
+    assert not dispatch(s, "T", shift=False, repeated=True), "T does not repeat"
+    assert dispatch(s, "RIGHT", shift=False, repeated=True), "Right repeats"
 
 
 def test_zoom_keeps_the_point_under_the_mouse():
-    s = Settings(sizes=SIZES)
-    assert s.domain() == (0.0, 0.0, 1.0, 1.0)
+    view = ViewSettings(SIZES)
+    assert view.domain == (0.0, 0.0, 1.0, 1.0)
     point = (0.25, 0.75)
-    x0, y0, x1, y1 = s.domain()
+    x0, y0, x1, y1 = view.domain
     fx, fy = (point[0] - x0) / (x1 - x0), (point[1] - y0) / (y1 - y0)
-    s.zoom_about(point, 4.0)
-    x0, y0, x1, y1 = s.domain()
-    assert x1 - x0 == pytest.approx(0.25)
+    view.zoom_about(point, 4.0)
+    x0, y0, x1, y1 = view.domain
+    assert x1 - x0 == pytest.approx(0.25) and view.zoom == pytest.approx(4.0)
     assert x0 + fx * (x1 - x0) == pytest.approx(point[0]) and y0 + fy * (y1 - y0) == pytest.approx(point[1])
-    s.pan(0.1, 0.0)
-    assert s.domain()[0] == pytest.approx(x0 + 0.1)
-    s.reset_view()
-    assert s.domain() == (0.0, 0.0, 1.0, 1.0)
+    view.pan(0.1, 0.0)
+    assert view.domain[0] == pytest.approx(x0 + 0.1)
+    view.reset_domain()
+    assert view.domain == (0.0, 0.0, 1.0, 1.0)
+
+
+def test_the_readme_lists_exactly_the_keymaps_keys():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("| key |"):].split("\n\n")[0].splitlines()[2:]  # past header and rule
+    rows = [re.match(r"\| (.+?) \|", line).group(1) for line in table]
+    assert rows == [binding.label for binding in KEYMAP]

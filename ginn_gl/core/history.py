@@ -3,7 +3,8 @@
 One writer (the training worker) and any number of readers (renderer, panel, saver) share it.
 Storage is preallocated and bounded: when full, the later half is thinned to every other
 snapshot (the first and the newest always stay), so the history never outgrows its byte budget,
-however long the run. A lock around each row copy means a reader never sees a torn snapshot.
+however long the run. Every read is one locked call, so a reader never sees a torn snapshot nor
+an index that thinning has just removed.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ LOSS_CURVE_MAX_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Snapshot:
-    index: int
-    step: int
+    """One recorded snapshot, copied out under the history's lock."""
+
+    step: int  # the optimiser step it was taken at (0: the initial network)
     weights: np.ndarray  # float32 [P], a private copy
     loss: float  # full-domain loss
-    generation: int  # History.generation when it was read: indices change when this changes
+    index: int  # its place among the `count` snapshots recorded when it was read
+    count: int
+
+    @property
+    def newest(self) -> bool:
+        return self.index == self.count - 1
 
 
 class LossCurve:
@@ -127,11 +134,15 @@ def snapshot_bytes(n_params: int) -> int:
 
 
 class History:
-    """Snapshots (step, parameters, full-domain loss) in preallocated, bounded storage."""
+    """Snapshots (step, parameters, full-domain loss) in preallocated, bounded storage.
 
-    def __init__(self, n_params: int, max_bytes: int):
+    Readers name snapshots by step, never by index: thinning moves snapshots to other indices.
+    """
+
+    def __init__(self, n_params: int, max_bytes: int, curve_bytes: int | None = None):
         self.lock = threading.Lock()
-        curve_bytes = min(LOSS_CURVE_MAX_BYTES, max_bytes // 8)
+        # The minibatch loss curve takes up to an eighth of the budget, at most 1 MB.
+        curve_bytes = min(LOSS_CURVE_MAX_BYTES, max_bytes // 8) if curve_bytes is None else curve_bytes
         self.losses = LossCurve(curve_bytes, self.lock)
         row_bytes = snapshot_bytes(n_params)
         capacity = (max_bytes - self.losses.nbytes) // row_bytes
@@ -140,14 +151,13 @@ class History:
             raise ValueError(f"a history of {max_bytes / 2**20:.3g} MB holds fewer than "
                              f"{MIN_SNAPSHOTS} snapshots of this network; use at least "
                              f"{need_mb:.2f} MB")
-        capacity -= capacity % 2
+        capacity -= capacity % 2  # thinning halves the later half: keep it even
         self.n_params = n_params
-        self.max_bytes = max_bytes
         self._weights = np.empty((capacity, n_params), dtype=np.float32)
         self._steps = np.zeros(capacity, dtype=np.int64)
         self._loss = np.zeros(capacity, dtype=np.float32)
         self._n = 0
-        self.generation = 0  # bumped each time thinning moves snapshots to other indices
+        self.version = 0  # bumped by every change: readers cache what they derive by it
         self.thinned = 0
 
     @property
@@ -162,7 +172,7 @@ class History:
     @property
     def used_bytes(self) -> int:
         """Bytes the recorded snapshots fill, plus the loss curve."""
-        return self._n * snapshot_bytes(self.n_params) + self.losses.nbytes
+        return len(self) * snapshot_bytes(self.n_params) + self.losses.nbytes
 
     def __len__(self) -> int:
         return self._n
@@ -177,6 +187,7 @@ class History:
             self._steps[self._n] = step
             self._loss[self._n] = loss
             self._n += 1
+            self.version += 1
 
     def _thin(self) -> None:
         # Keep the first half as it is; in the second half keep every other, ending on the newest.
@@ -187,30 +198,20 @@ class History:
         self._steps[half:new_n] = self._steps[keep]
         self._loss[half:new_n] = self._loss[keep]
         self._n = new_n
-        self.generation += 1
         self.thinned += 1
 
-    def get(self, index: int) -> Snapshot:
-        """Snapshot `index` (negative counts from the newest), copied out under the lock."""
+    def read(self, step: int | None = None, offset: int = 0, wrap: bool = False) -> Snapshot | None:
+        """The newest snapshot at or before `step` (the newest of all when None, the first when
+        `step` precedes it), moved `offset` snapshots later (earlier if negative) and clamped to
+        the recorded ones, or with `wrap` counted round; None while nothing is recorded."""
         with self.lock:
             n = self._n
-            if not -n <= index < n:
-                raise IndexError(f"snapshot {index} out of range ({n} recorded)")
-            i = index % n
-            return Snapshot(i, int(self._steps[i]), self._weights[i].copy(), float(self._loss[i]),
-                            self.generation)
-
-    def latest(self) -> Snapshot | None:
-        with self.lock:
-            if not self._n:
+            if n == 0:
                 return None
-        return self.get(-1)
-
-    def step_at(self, index: int) -> int:
-        with self.lock:
-            if not -self._n <= index < self._n:
-                raise IndexError(f"snapshot {index} out of range ({self._n} recorded)")
-            return int(self._steps[index % self._n])
+            i = n - 1 if step is None else int(np.searchsorted(self._steps[:n], step, side="right")) - 1
+            i = max(i, 0) + offset
+            i = i % n if wrap else min(max(i, 0), n - 1)
+            return Snapshot(int(self._steps[i]), self._weights[i].copy(), float(self._loss[i]), i, n)
 
     def latest_step(self) -> int:
         with self.lock:
@@ -224,12 +225,6 @@ class History:
         with self.lock:
             return self._loss[:self._n].copy()
 
-    def index_of_step(self, step: int) -> int:
-        """Index of the last snapshot recorded at or before `step` (0 if none)."""
-        with self.lock:
-            i = int(np.searchsorted(self._steps[:self._n], step, side="right")) - 1
-        return max(i, 0)
-
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(steps, weights, losses) copies of everything recorded, for saving."""
         with self.lock:
@@ -237,15 +232,11 @@ class History:
             return self._steps[:n].copy(), self._weights[:n].copy(), self._loss[:n].copy()
 
     @classmethod
-    def from_arrays(cls, steps: np.ndarray, weights: np.ndarray, losses: np.ndarray,
-                    max_bytes: int | None = None) -> History:
-        """A history holding a recorded run (replay); its budget fits the run."""
+    def from_arrays(cls, steps: np.ndarray, weights: np.ndarray, losses: np.ndarray) -> History:
+        """A history holding a recorded run (replay): room for exactly its snapshots and a full curve."""
         n, p = weights.shape
-        row_bytes = snapshot_bytes(p)
-        budget = max_bytes or (max(n, MIN_SNAPSHOTS) + 2) * row_bytes + LOSS_CURVE_MAX_BYTES * 9
-        history = cls(p, budget)
-        if n > history.capacity:
-            raise ValueError(f"{n} snapshots do not fit a history of {budget} bytes")
+        rows = max(n, MIN_SNAPSHOTS) + n % 2
+        history = cls(p, rows * snapshot_bytes(p) + LOSS_CURVE_MAX_BYTES, curve_bytes=LOSS_CURVE_MAX_BYTES)
         history._weights[:n] = weights
         history._steps[:n] = steps
         history._loss[:n] = losses

@@ -1,6 +1,6 @@
 """The Dear ImGui panel: loss plot, history slider, playback, view options, neuron toggles,
-network diagram and status. It edits the Settings and returns the actions it cannot do itself
-(pause, restart, screenshot, quit) for the app to carry out.
+network diagram and status. Its widgets edit the Settings (and pause or resume the trainer, which
+only sets the trainer's events); requests such as a restart are carried out by the app.
 """
 
 from __future__ import annotations
@@ -10,43 +10,27 @@ from dataclasses import dataclass, field
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from ginn_gl.network import split_parameters
-from ginn_gl.palette import INPUT_NODE, OUTPUT_BOUNDARY, family_name, neuron_colours
-from ginn_gl.renderer import VIEWS
-from ginn_gl.selection import hidden_widths, layer_offsets, locate
-from ginn_gl.viewstate import MAX_SPEED, MIN_SPEED, X_AXES, Settings
+from ginn_gl.core.history import Snapshot
+from ginn_gl.core.network import split_parameters
+from ginn_gl.core.palette import INPUT_NODE, OUTPUT_BOUNDARY, family_name, neuron_colours
+from ginn_gl.core.progress import State
+from ginn_gl.core.selection import hidden_widths, layer_offsets, locate
+from ginn_gl.core.view import DEFAULT_DOMAIN, VIEWS
+from ginn_gl.ui.viewstate import KEYMAP, MAX_SPEED, MIN_SPEED, MOUSE_HELP, X_AXES, Settings
 
 PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket means
 MAX_EDGES = 3000  # an edge per weight; a larger network shows its strongest 3000
 POSITIVE_EDGE = (0.86, 0.88, 0.95)
 NEGATIVE_EDGE = (1.0, 0.55, 0.18)
 
-KEYS_HELP = [
-    ("Space", "play / pause the history (joins live at the end while training)"),
-    ("+ / -", "play faster / slower (also = and the keypad)"),
-    ("Left / Right", "one snapshot back / forward"),
-    ("Home / End", "first snapshot / follow live"),
-    ("T", "target / prediction view"),
-    ("E", "error view"),
-    ("1 .. 9", "toggle a layer's lines"),
-    ("A / N", "all lines / no lines"),
-    ("S", "save a screenshot PNG"),
-    ("R", "restart training with the same seed"),
-    ("F1 or ?", "this help"),
-    ("Esc / Q", "quit (the run is saved)"),
-    ("Mouse", "wheel zooms the view, drag pans it, double-click resets it"),
-]
-
-
 @dataclass
 class PanelInput:
-    """What the panel shows, read by the app once per frame."""
+    """What the panel shows this frame, read by the app."""
 
     history: object  # History
-    index: int  # the snapshot shown
-    weights: np.ndarray | None  # its parameters
+    snapshot: Snapshot | None  # the snapshot shown (None while the history is empty)
     activation: str
-    training: object | None  # Trainer, or None when replaying
+    trainer: object | None  # the Trainer, or None when replaying
     seed: int
     device: str
     frame_ms: float
@@ -59,7 +43,6 @@ class PanelInput:
 class Panel:
     sizes: list[int]
     width: float = 470.0  # logical pixels
-    actions: list[tuple[str, object]] = field(default_factory=list)
     seed_field: int = 0
     button_rects: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     seed_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # where to click to type a seed
@@ -74,10 +57,9 @@ class Panel:
 
     # ---- the whole panel ---------------------------------------------------------------------
 
-    def build(self, settings: Settings, data: PanelInput, x: float, height: float) -> list:
-        """Lay out the panel at the right edge; returns the actions asked for this frame."""
-        self.actions = []
-        settings.hovered = None
+    def build(self, settings: Settings, data: PanelInput, x: float, height: float) -> None:
+        """Lay out the panel at the right edge."""
+        settings.view.highlighted = None  # until a hovered neuron sets it again
         imgui.set_next_window_pos((x, 0.0))
         imgui.set_next_window_size((self.width, height))
         flags = (imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
@@ -91,32 +73,31 @@ class Panel:
         self._diagram(settings, data)
         self._status(data)
         imgui.end()
-        return self.actions
 
     # ---- sections ----------------------------------------------------------------------------
 
     def _training(self, settings: Settings, data: PanelInput) -> None:
-        trainer = data.training
+        trainer = data.trainer
         if trainer is None:
             imgui.text_disabled("Replaying a recorded run: no training.")
             return
         progress = trainer.progress()
         fraction = progress.step / progress.total if progress.total else 1.0
         imgui.progress_bar(fraction, (-1.0, 0.0), f"step {progress.step:,} of {progress.total:,}"
-                                                  f"  ({progress.state})")
-        if trainer.state == "running":
+                                                  f"  ({progress.state.value})")
+        if progress.state == State.RUNNING:
             if imgui.button("Pause"):
-                self.actions.append(("pause", None))
-        elif trainer.state == "paused":
+                trainer.pause()
+        elif progress.state == State.PAUSED:
             if imgui.button("Resume"):
-                self.actions.append(("resume", None))
+                trainer.resume()
         else:
             imgui.begin_disabled()
             imgui.button("Done")
             imgui.end_disabled()
         imgui.same_line()
         if imgui.button("Restart"):
-            self.actions.append(("restart", data.seed))
+            settings.request_restart()
         if imgui.is_item_hovered():
             imgui.set_tooltip("Train again from a fresh network with the same seed (R).\n"
                               "The current run is discarded, not saved.")
@@ -128,13 +109,13 @@ class Panel:
         self.seed_field = max(0, self.seed_field)
         imgui.same_line()
         if imgui.button("Restart with seed"):
-            self.actions.append(("restart", self.seed_field))
+            settings.request_restart(self.seed_field)
         if trainer.message:
             imgui.text_wrapped(trainer.message)
 
     def _plot_data(self, data: PanelInput) -> dict:
         history = data.history
-        key = (id(history), len(history), history.losses.last_step, history.generation)
+        key = (id(history), history.version, history.losses.last_step)
         if key != self._plot_key:
             steps = history.steps()
             snap_loss = history.snapshot_losses()
@@ -180,21 +161,22 @@ class Panel:
                 full.line_color = imgui.ImVec4(0.35, 0.75, 1.0, 1.0)
                 full.line_weight = 2.0
                 implot.plot_line("full image", snap_x, np.maximum(snap_loss, 1e-9), full)
-            if 0 <= data.index < len(steps):
-                shown = float(data.index if settings.x_axis == "snapshot" else steps[data.index])
+            if data.snapshot is not None and len(steps):
+                at = data.snapshot.step
+                shown = float(np.searchsorted(steps, at) if settings.x_axis == "snapshot" else at)
                 marker = implot.Spec()
                 marker.line_color = imgui.ImVec4(1.0, 0.85, 0.2, 0.9)
                 implot.plot_inf_lines("shown", np.array([max(shown, 1e-9)]), marker)
             if implot.is_plot_hovered() and imgui.is_mouse_down(imgui.MouseButton_.left) and len(steps):
                 x = implot.get_plot_mouse_pos().x
                 if settings.x_axis == "snapshot":
-                    index = int(round(x))
+                    index = int(np.clip(round(x), 0, len(steps) - 1))
                 else:
                     index = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
                     if index > 0 and abs(steps[index - 1] - x) < abs(steps[index] - x):
                         index -= 1
                 settings.playing = False
-                settings.seek(index, data.history)
+                settings.seek(int(steps[index]))
             implot.end_plot()
         for i, axis in enumerate(X_AXES):
             if i:
@@ -204,32 +186,29 @@ class Panel:
 
     def _history(self, settings: Settings, data: PanelInput) -> None:
         imgui.separator_text("History")
-        history = data.history
-        count = len(history)
-        if count == 0:
+        snapshot = data.snapshot
+        if snapshot is None:
             imgui.text_disabled("no snapshot yet")
             return
-        index = data.index
-        snap = history.step_at(index)
+        steps = self._plot_data(data)["steps"]  # this frame's copy: slider positions map to steps
+        position = int(np.clip(np.searchsorted(steps, snapshot.step), 0, len(steps) - 1))
         imgui.set_next_item_width(-1)
-        snap_loss = self._plot_data(data)["snap_loss"]
-        loss = float(snap_loss[index]) if index < len(snap_loss) else float("nan")
-        changed, value = imgui.slider_int("##history", index, 0, count - 1,
-                                          f"step {snap:,}   loss {loss:.4f}")
+        changed, value = imgui.slider_int("##history", position, 0, len(steps) - 1,
+                                          f"step {snapshot.step:,}   loss {snapshot.loss:.4f}")
         if changed:
             settings.playing = False
-            settings.seek(value, history)
+            settings.seek(int(steps[value]))
         if imgui.button("|<"):
-            settings.first(history)
+            settings.first()
         imgui.same_line()
         if imgui.button("<"):
-            settings.step_by(-1, history)
+            settings.step_back()
         imgui.same_line()
         if imgui.button("Pause" if settings.playing else "Play", (60, 0)):
-            settings.toggle_play(history)
+            settings.toggle_play()
         imgui.same_line()
         if imgui.button(">"):
-            settings.step_by(1, history)
+            settings.step_forward()
         imgui.same_line()
         live_colour = (0.15, 0.55, 0.25, 1.0) if settings.follow_live else (0.30, 0.30, 0.34, 1.0)
         imgui.push_style_color(imgui.Col_.button, live_colour)
@@ -242,36 +221,38 @@ class Panel:
         imgui.set_next_item_width(-1)
         _, settings.speed = imgui.slider_float("##speed", settings.speed, MIN_SPEED, MAX_SPEED, "%.1f snapshots/s",
                                                imgui.SliderFlags_.logarithmic)
-        imgui.text_disabled(f"snapshot {index + 1} of {count}"
+        imgui.text_disabled(f"snapshot {snapshot.index + 1} of {snapshot.count}"
                             + ("  (following live)" if settings.follow_live else ""))
 
     def _view(self, settings: Settings) -> None:
         imgui.separator_text("View")
-        for i, view in enumerate(VIEWS):
+        view = settings.view
+        for i, name in enumerate(VIEWS):
             if i:
                 imgui.same_line()
-            if imgui.radio_button(view, settings.view == view):
-                settings.view = view
+            if imgui.radio_button(name, view.view == name):
+                view.view = name
         imgui.same_line()
-        _, settings.output_boundary = imgui.checkbox("p = 0.5 line", settings.output_boundary)
+        _, view.output_boundary = imgui.checkbox("p = 0.5 line", view.output_boundary)
         imgui.set_next_item_width(150)
-        _, settings.line_width = imgui.slider_float("line width", settings.line_width, 0.5, 6.0, "%.1f px")
+        _, view.line_width = imgui.slider_float("line width", view.line_width, 0.5, 6.0, "%.1f px")
         imgui.same_line()
         if imgui.button("Reset zoom"):
-            settings.reset_view()
-        if settings.zoom != 1.0 or settings.centre != (0.5, 0.5):
+            view.reset_domain()
+        if view.domain != DEFAULT_DOMAIN:
             imgui.same_line()
-            imgui.text_disabled(f"x{settings.zoom:.2g}")
+            imgui.text_disabled(f"x{view.zoom:.2g}")
 
     def _neurons(self, settings: Settings) -> None:
         imgui.separator_text("Neurons")
+        view = settings.view
         if imgui.button("All"):
-            settings.set_all(True)
+            view.set_all(True)
         imgui.same_line()
         if imgui.button("None"):
-            settings.set_all(False)
+            view.set_all(False)
         imgui.same_line()
-        imgui.text_disabled(f"{int(settings.shown.sum())} of {len(settings.shown)} lines")
+        imgui.text_disabled(f"{int(view.shown.sum())} of {len(view.shown)} lines")
         self.button_rects = {}
         size = 17.0
         offsets = layer_offsets(self.sizes)
@@ -281,23 +262,23 @@ class Panel:
             imgui.text(f"L{layer + 1}")
             imgui.same_line()
             if imgui.small_button("all"):
-                settings.set_layer(layer, True)
+                view.set_layer(layer, True)
             imgui.same_line()
             if imgui.small_button("none"):
-                settings.set_layer(layer, False)
+                view.set_layer(layer, False)
             right = imgui.get_cursor_screen_pos().x + imgui.get_content_region_avail().x
             imgui.same_line()
             for neuron in range(width):
                 index = offsets[layer] + neuron
-                on = bool(settings.shown[index])
+                on = bool(view.shown[index])
                 r, g, b = self.flat_colours[index]
                 colour = imgui.ImVec4(r, g, b, 1.0) if on else imgui.ImVec4(r * 0.3, g * 0.3, b * 0.3, 1.0)
                 if imgui.color_button(f"##n{index}", colour, imgui.ColorEditFlags_.no_tooltip, (size, size)):
-                    settings.toggle_neuron(index)
+                    view.toggle_neuron(index)
                 lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
                 self.button_rects[index] = (lo.x, lo.y, hi.x, hi.y)
                 if imgui.is_item_hovered():
-                    settings.hovered = index
+                    view.highlighted = index
                     imgui.set_tooltip(f"layer {layer + 1} ({family_name(layer)}), neuron {neuron}: "
                                       f"{'shown' if on else 'hidden'}; click to toggle")
                 if neuron + 1 < width and hi.x + 2 * size < right:
@@ -307,11 +288,12 @@ class Panel:
     def _edges(self, data: PanelInput) -> list[tuple[float, float, float, float, int, float]]:
         """The diagram's edges for the shown snapshot, computed once per snapshot: (x0, y0, x1, y1)
         as fractions of the diagram's box, colour (ImU32) and thickness."""
-        key = (id(data.history), data.history.step_at(data.index)) if data.weights is not None else None
+        snapshot = data.snapshot
+        key = (id(data.history), snapshot.step) if snapshot is not None else None
         if key == self._edges_key:
             return self._edge_cache
         edges = []
-        layers = split_parameters(data.weights, self.sizes) if data.weights is not None else []
+        layers = split_parameters(snapshot.weights, self.sizes) if snapshot is not None else []
         total = sum(w.size for w, _ in layers)
         cut = 0.0
         if total > MAX_EDGES:  # a large network: only its strongest weights
@@ -372,24 +354,24 @@ class Panel:
                     continue
                 index = offsets[column - 1] + i
                 r, g, b = self.flat_colours[index]
-                on = bool(settings.shown[index])
+                on = bool(settings.view.shown[index])
                 if on:
                     draw.add_circle_filled(centre, radius, imgui.get_color_u32(imgui.ImVec4(r, g, b, 1)))
                 else:
                     draw.add_circle_filled(centre, radius, imgui.get_color_u32(imgui.ImVec4(0.12, 0.12, 0.14, 1)))
                     draw.add_circle(centre, radius, imgui.get_color_u32(imgui.ImVec4(r, g, b, 0.8)), 0, 1.2)
                 if hovered_area and (mouse.x - centre[0]) ** 2 + (mouse.y - centre[1]) ** 2 <= (radius + 2) ** 2:
-                    settings.hovered = index
+                    settings.view.highlighted = index
                     layer, neuron = locate(self.sizes, index)
                     imgui.set_tooltip(f"layer {layer}, neuron {neuron}: {'shown' if on else 'hidden'}; "
                                       "click to toggle")
                     if clicked:
-                        settings.toggle_neuron(index)
+                        settings.view.toggle_neuron(index)
 
     def _status(self, data: PanelInput) -> None:
         imgui.separator_text("Status")
         history = data.history
-        trainer = data.training
+        trainer = data.trainer
         if trainer is not None:
             progress = trainer.progress()
             imgui.text(f"{data.device}   {progress.steps_per_second:,.0f} steps/s   "
@@ -404,7 +386,7 @@ class Panel:
 
 
 def build_help(x: float, y: float, width: float) -> None:
-    """The keys, over the view."""
+    """The keymap (and the mouse), over the view."""
     imgui.set_next_window_pos((x, y))
     imgui.set_next_window_size((width, 0.0))
     imgui.set_next_window_bg_alpha(0.92)
@@ -412,7 +394,7 @@ def build_help(x: float, y: float, width: float) -> None:
              | imgui.WindowFlags_.no_saved_settings | imgui.WindowFlags_.always_auto_resize)
     imgui.begin("Keys (F1 or ? to close)", None, flags)
     if imgui.begin_table("keys", 2):
-        for key, what in KEYS_HELP:
+        for key, what in [(binding.label, binding.help) for binding in KEYMAP] + [MOUSE_HELP]:
             imgui.table_next_row()
             imgui.table_next_column()
             imgui.text(key)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ginn_gl.network import LEAKY_SLOPE
+from ginn_gl.core.network import LEAKY_SLOPE
 
 
 def cpu_threads() -> int:

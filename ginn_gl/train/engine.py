@@ -5,10 +5,7 @@ Why: a step of this tiny MLP is all per-op overhead, so the step is a fixed list
 out= kernels on preallocated buffers (no allocation, no autograd graph, no .item()), with the
 minibatch loss read once per block. Seeds are a batch dimension (bmm), so four networks cost
 little more than one. On CUDA the same step list is captured once into a CUDA graph and replayed.
-
-Internal layout: per layer a contiguous block [seeds, out, in + 1] (the bias is the last column,
-so a layer's weight gradient and bias gradient come from one matmul against inputs carrying a
-column of ones). `perm` maps it to and from the run file's layout.
+The parameters' layout is in layout.py.
 """
 
 from __future__ import annotations
@@ -20,8 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ginn_gl.model import init_parameters
-from ginn_gl.network import LEAKY_SLOPE, grid_points, layer_slices, parameter_count
+from ginn_gl.core.network import LEAKY_SLOPE, grid_points
+from ginn_gl.train.layout import ParameterLayout, Workspace
+from ginn_gl.train.model import init_parameters
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 CHUNK_ROWS = 8192  # on a CPU, whole-image passes go in chunks this size: their activations stay in cache
@@ -39,24 +37,6 @@ class Chunk:
     scaled: torch.Tensor  # [seeds, 1, m]: -target / rows
     logits: torch.Tensor  # [seeds, 1, m]
     ws: Workspace
-
-
-class Workspace:
-    """Activation and gradient buffers for `rows` samples per seed."""
-
-    def __init__(self, sizes: list[int], seeds: int, rows: int, device: torch.device):
-        hidden = sizes[1:-1]
-        opts = dict(device=device, dtype=torch.float32)
-        self.rows = rows
-        self.pre = [torch.empty(seeds, rows, n, **opts) for n in hidden]
-        self.out = [torch.ones(seeds, rows, n + 1, **opts) for n in hidden]  # last column stays 1
-        self.out_t = [h.transpose(1, 2) for h in self.out]
-        self.act = [h[:, :, :-1] for h in self.out]
-        self.dpre = [torch.empty(seeds, rows, n, **opts) for n in hidden]
-        self.dpre_t = [d.transpose(1, 2) for d in self.dpre]
-        # Logits and their gradient lie along a row, [seeds, 1, rows]: see StepEngine._forward.
-        self.dlogit = torch.empty(seeds, 1, rows, **opts)
-        self.dlogit_t = self.dlogit.transpose(1, 2)
 
 
 @dataclass
@@ -84,129 +64,105 @@ class EngineSpec:
 class StepEngine:
     def __init__(self, spec: EngineSpec, target: np.ndarray, device: torch.device | str = "cpu",
                  use_graphs: bool | None = None):
+        if len(spec.sizes) < 3 or spec.sizes[-1] != 1:
+            raise ValueError(f"the step engine needs hidden layers and one output, not layers {spec.sizes}")
         self.spec = spec
         self.device = torch.device(device)
         self.sizes = list(spec.sizes)
         self.relu = spec.activation == "relu"
-        if len(spec.sizes) < 3 or spec.sizes[-1] != 1:
-            raise ValueError(f"the step engine needs hidden layers and one output, not layers {spec.sizes}")
-        seeds = self.seeds = len(spec.seeds)
-        height, width = target.shape
-        self.n_pixels = n = height * width
+        self.seeds = len(spec.seeds)
+        self.n_pixels = target.size
         self.full_batch = spec.batch_size == 0
-        rows = n if self.full_batch else spec.batch_size
-        self.rows = rows
+        self.rows = self.n_pixels if self.full_batch else spec.batch_size
+        self.inv_rows = 1.0 / self.rows
         self.block = spec.block
-        dev = self.device
-        opts = dict(device=dev, dtype=torch.float32)
+        self.table = self._pixel_table(target)
 
-        # One row per pixel: x, y, 1 (the bias input), target t, and -t/rows, which turns the
-        # logit gradient (sigmoid(z) - t) / rows into one fused add.
-        table = np.empty((n, 5), dtype=np.float32)
-        table[:, :2] = grid_points(height, width)
-        table[:, 2] = 1.0
-        table[:, 3] = target.reshape(-1)
-        table[:, 4] = -table[:, 3] / rows
-        self.table = torch.from_numpy(table).to(dev)
-
-        # Flat parameter, gradient and Adam state buffers, and per-layer views into them.
-        self.n_params = parameter_count(self.sizes)
-        total = seeds * self.n_params
-        self.params = torch.zeros(total, **opts)
-        self.grads = torch.zeros(total, **opts)
-        self.exp_avg = torch.zeros(total, **opts)
-        self.exp_avg_sq = torch.zeros(total, **opts)
-        self.weights, self.weights_t, self.weights_core, self.weight_grads = [], [], [], []
-        perm = np.empty((seeds, self.n_params), dtype=np.int64)
-        offset = 0
-        layers = layer_slices(self.sizes)
-        for index, layer in enumerate(layers):
-            n_out, n_in = layer.n_out, layer.n_in
-            size = seeds * n_out * (n_in + 1)
-            internal = offset + np.arange(size)
-            if index < len(layers) - 1:
-                # Hidden layers are stored transposed, [seeds, in + 1, out]: MKL's products run faster
-                # when they read and write rows of 16 outputs (first layer 2-4x; others 10% at 4 seeds).
-                w_t = self.params[offset:offset + size].view(seeds, n_in + 1, n_out)
-                w = w_t.transpose(1, 2)
-                grad = self.grads[offset:offset + size].view(seeds, n_in + 1, n_out)
-                internal = internal.reshape(seeds, n_in + 1, n_out).transpose(0, 2, 1)
-            else:
-                w = self.params[offset:offset + size].view(seeds, n_out, n_in + 1)
-                w_t = w.transpose(1, 2)
-                grad = self.grads[offset:offset + size].view(seeds, n_out, n_in + 1)
-                internal = internal.reshape(seeds, n_out, n_in + 1)
-            self.weights.append(w)
-            self.weights_t.append(w_t)
-            self.weights_core.append(w[:, :, :-1])
-            self.weight_grads.append(grad)
-            perm[:, layer.weight] = internal[:, :, :-1].reshape(seeds, -1)
-            perm[:, layer.bias] = internal[:, :, -1]
-            offset += size
-        self.perm = torch.from_numpy(perm).to(dev)
-
+        layout = self.layout = ParameterLayout(self.sizes, self.seeds, self.device)
+        # The step's hot path reads these on every kernel call: plain attributes, not lookups.
+        self.params, self.grads = layout.params, layout.grads
+        self.weights, self.weights_t = layout.weights, layout.weights_t
+        self.weights_core, self.weight_grads = layout.weights_core, layout.weight_grads
         # Initial parameters and minibatch draws come from one CPU generator per seed, so a
         # seed gives the same run on any device and inside any group of seeds.
         self.generators = [torch.Generator().manual_seed(int(s)) for s in spec.seeds]
-        init = torch.stack([init_parameters(self.sizes, g) for g in self.generators])
-        self.set_parameters(init.numpy())
+        layout.set(torch.stack([init_parameters(self.sizes, g) for g in self.generators]).numpy())
 
-        # Per-block slots: step k of a block reads slot k of each buffer.
-        block = self.block
-        self.sched_buf = torch.zeros(block, 2, **opts)  # learning rate, Adam step number
-        self.ws = None if self.full_batch else Workspace(self.sizes, seeds, rows, dev)
-        self.inv_rows = 1.0 / rows
         # cuBLAS runs a batched [16 x 40,000] x [40,000 x 17] product on a handful of blocks: a
         # four-seed full-batch step took 3.7 ms against one seed's 0.15 ms on an H100 (0.42 ms so).
-        self.per_seed_weight_grads = self.device.type == "cuda" and self.full_batch and seeds > 1
-        self.chunks = self._make_chunks()
+        self.per_seed_weight_grads = self.device.type == "cuda" and self.full_batch and self.seeds > 1
+        self.chunks = self._make_chunks()  # whole-image passes: snapshots' loss, full-batch steps
         if self.full_batch:
-            self.chunk_loss = torch.zeros(len(self.chunks), seeds, **opts)
-            self.partial_stacks = [torch.zeros(len(self.chunks), *g.shape, **opts)
-                                   for g in self.weight_grads]
-            self.partial_grads = [[stack[c] for stack in self.partial_stacks]
-                                  for c in range(len(self.chunks))]
-            self.loss_buf = torch.zeros(block, seeds, **opts)  # summed over pixels
+            self._full_batch_buffers()
         else:
-            self.index_buf = torch.zeros(block, seeds * rows, dtype=torch.int64, device=dev)
-            self.batch_buf = torch.zeros(block, seeds, rows, 5, **opts)
-            self.logit_buf = torch.zeros(block, seeds, 1, rows, **opts)
-            self.host_index = torch.empty(block, seeds, rows, dtype=torch.int64,
-                                          pin_memory=self.device.type == "cuda")
-        self.host_sched = torch.empty(block, 2, dtype=torch.float32,
-                                      pin_memory=self.device.type == "cuda")
-        self.slots = [self._slot_views(k) for k in range(block)]
+            self._minibatch_buffers()
+        self._block_buffers()
         self.use_graphs = (self.device.type == "cuda") if use_graphs is None else use_graphs
         self._graph = None
-        # A block shorter than `block` (the steps up to a snapshot) runs as cursor steps: each
-        # copies slot `cursor` into fixed buffers, so one captured graph serves any slot.
-        self.cursor = torch.zeros(1, dtype=torch.int64, device=dev)
+        self._cursor_graphs: dict[int, torch.cuda.CUDAGraph] = {}
+
+    def _pixel_table(self, target: np.ndarray) -> torch.Tensor:
+        """One row per pixel: x, y, 1 (the bias input), target t, and -t/rows, which turns the
+        logit gradient (sigmoid(z) - t) / rows into one fused add."""
+        height, width = target.shape
+        table = np.empty((self.n_pixels, 5), dtype=np.float32)
+        table[:, :2] = grid_points(height, width)
+        table[:, 2] = 1.0
+        table[:, 3] = target.reshape(-1)
+        table[:, 4] = -table[:, 3] / self.rows
+        return torch.from_numpy(table).to(self.device)
+
+    def _full_batch_buffers(self) -> None:
+        """Per-chunk losses and weight gradients, summed after the chunks' passes."""
+        opts = dict(device=self.device, dtype=torch.float32)
+        self.ws = None
+        self.chunk_loss = torch.zeros(len(self.chunks), self.seeds, **opts)
+        self.partial_stacks = [torch.zeros(len(self.chunks), *g.shape, **opts) for g in self.weight_grads]
+        self.partial_grads = [[stack[c] for stack in self.partial_stacks] for c in range(len(self.chunks))]
+        self.loss_buf = torch.zeros(self.block, self.seeds, **opts)  # summed over pixels
+
+    def _minibatch_buffers(self) -> None:
+        """A block's minibatch indices and gathered rows, its logits, and one step's activations."""
+        opts = dict(device=self.device, dtype=torch.float32)
+        block, seeds, rows = self.block, self.seeds, self.rows
+        self.ws = Workspace(self.sizes, seeds, rows, self.device)
+        self.index_buf = torch.zeros(block, seeds * rows, dtype=torch.int64, device=self.device)
+        self.batch_buf = torch.zeros(block, seeds, rows, 5, **opts)
+        self.logit_buf = torch.zeros(block, seeds, 1, rows, **opts)
+        self.host_index = torch.empty(block, seeds, rows, dtype=torch.int64, pin_memory=self.device.type == "cuda")
+
+    def _block_buffers(self) -> None:
+        """Step k of a block reads slot k; a block shorter than `block` (the steps up to a snapshot)
+        runs as cursor steps, which copy slot `cursor` into fixed buffers, so one captured CUDA graph
+        serves any slot."""
+        opts = dict(device=self.device, dtype=torch.float32)
+        self.sched_buf = torch.zeros(self.block, 2, **opts)  # learning rate, Adam step number
+        self.host_sched = torch.empty(self.block, 2, dtype=torch.float32, pin_memory=self.device.type == "cuda")
+        self.slots = [self._slot_views(k) for k in range(self.block)]
+        self.cursor = torch.zeros(1, dtype=torch.int64, device=self.device)
         self.cursor_sched = torch.zeros(1, 2, **opts)
         if self.full_batch:
-            self.cursor_loss = torch.zeros(1, seeds, **opts)
+            self.cursor_loss = torch.zeros(1, self.seeds, **opts)
             self.cursor_views = StepViews(None, None, None, None, self.cursor_loss[0],
                                           self.cursor_sched[0, 0], self.cursor_sched[0, 1])
         else:
-            self.cursor_batch = torch.zeros(1, seeds, rows, 5, **opts)
-            self.cursor_logits = torch.zeros(1, seeds, 1, rows, **opts)
-            self.cursor_views = self._batch_views(self.cursor_batch[0], self.cursor_logits[0],
-                                                  self.cursor_sched[0])
-        self._cursor_graphs: dict[int, torch.cuda.CUDAGraph] = {}
+            self.cursor_batch = torch.zeros(1, self.seeds, self.rows, 5, **opts)
+            self.cursor_logits = torch.zeros(1, self.seeds, 1, self.rows, **opts)
+            self.cursor_views = self._batch_views(self.cursor_batch[0], self.cursor_logits[0], self.cursor_sched[0])
 
     # ---- parameters -------------------------------------------------------------------------
 
     def set_parameters(self, flat: np.ndarray) -> None:
-        """Run-layout parameters [seeds, P] -> the internal buffer (Adam state is kept)."""
-        values = torch.as_tensor(np.asarray(flat, dtype=np.float32).reshape(self.seeds, -1))
-        self.params[self.perm.reshape(-1)] = values.to(self.device).reshape(-1)
+        """Run-layout parameters [seeds, P] (Adam state is kept)."""
+        self.layout.set(flat)
 
     def parameters(self) -> np.ndarray:
         """Run-layout float32 [seeds, P] copy of the current parameters."""
-        return self.params[self.perm].cpu().numpy()
+        return self.layout.get()
 
     def gradients(self) -> np.ndarray:
         """Run-layout gradients of the last step, [seeds, P] (for tests)."""
-        return self.grads[self.perm].cpu().numpy()
+        return self.layout.gradients()
 
     # ---- the step -----------------------------------------------------------------------------
 
@@ -288,7 +244,8 @@ class StepEngine:
                          sched[0], sched[1])
 
     def _adam(self, views: StepViews) -> None:
-        torch._fused_adam_([self.params], [self.grads], [self.exp_avg], [self.exp_avg_sq], [],
+        layout = self.layout
+        torch._fused_adam_([layout.params], [layout.grads], [layout.exp_avg], [layout.exp_avg_sq], [],
                            [views.stepno], lr=views.lr, beta1=BETA1, beta2=BETA2, weight_decay=0.0,
                            eps=EPS, amsgrad=False, maximize=False)
 
@@ -390,7 +347,7 @@ class StepEngine:
         Capture records without running; the warm-up before it does run, so the state it
         changes is put back afterwards.
         """
-        state = (self.params, self.exp_avg, self.exp_avg_sq, self.cursor,
+        state = (self.params, self.layout.exp_avg, self.layout.exp_avg_sq, self.cursor,
                  self.loss_buf if self.full_batch else self.logit_buf)
         saved = [t.clone() for t in state]
         self.cursor.zero_()  # the warm-up's cursor steps read slots 0 and 1, wherever a block left it

@@ -10,21 +10,20 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ginn_gl import __version__
-from ginn_gl.config import TrainConfig
-from ginn_gl.engine import EngineSpec, StepEngine
-from ginn_gl.errors import UserError
-from ginn_gl.history import History
-from ginn_gl.model import cpu_threads
-from ginn_gl.network import parameter_count
-from ginn_gl.runfile import Run, now_iso
-from ginn_gl.schedule import learning_rates, next_snapshot_step
-from ginn_gl.targets import Target
+from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.errors import UserError
+from ginn_gl.core.history import History
+from ginn_gl.core.network import parameter_count
+from ginn_gl.core.progress import Progress, State
+from ginn_gl.core.runfile import Run, now_iso
+from ginn_gl.core.schedule import learning_rates, next_snapshot_step
+from ginn_gl.core.targets import Target
+from ginn_gl.train.engine import EngineSpec, StepEngine
 
 
 def resolve_device(name: str) -> torch.device:
@@ -41,25 +40,17 @@ class TrainingFailed(RuntimeError):
     """An exception raised inside the worker thread, re-raised in the thread that joins it."""
 
 
-@dataclass
-class Progress:
-    step: int
-    total: int
-    steps_per_second: float
-    step_ms: float
-    loss: float  # latest minibatch loss (first seed)
-    state: str
-
-
 class Trainer:
-    """Trains `config.seeds` networks on `target` in a worker thread."""
+    """Trains `config.seeds` networks on `target` in a worker thread.
+
+    Only the worker writes the trainer's state; other threads ask through events (pause, resume,
+    stop), which the worker honours between blocks.
+    """
 
     def __init__(self, config: TrainConfig, target: Target, block: int = 256):
         self.config = config
         self.target = target
         self.device = resolve_device(config.device)
-        if self.device.type == "cpu":
-            torch.set_num_threads(cpu_threads())
         spec = EngineSpec(config.sizes, config.activation, list(config.seeds), config.batch_size,
                           block=block)
         self.engine = StepEngine(spec, target.pixels, self.device)
@@ -70,7 +61,7 @@ class Trainer:
         except ValueError as exc:
             raise UserError(f"--history-mb {config.history_mb:g} is too small: {exc}") from None
         self.step = 0
-        self.state = "ready"  # ready, running, paused, finished, stopped, diverged, failed
+        self.state = State.READY
         self.message = ""
         self.error: BaseException | None = None
         self.steps_per_second = 0.0
@@ -78,8 +69,7 @@ class Trainer:
         self.last_loss = float("nan")
         self.elapsed = 0.0
         self._stop = threading.Event()
-        self._resume = threading.Event()
-        self._resume.set()
+        self._pause = threading.Event()
         self._thread: threading.Thread | None = None
         self._record_snapshot()  # the initial network, so readers have something at once
 
@@ -88,25 +78,20 @@ class Trainer:
     def start(self) -> Trainer:
         if self._thread is not None:
             raise RuntimeError("a Trainer starts once; make a new one to train again")
-        self.state = "running"
+        self.state = State.RUNNING  # before the thread exists: the worker is still the only writer after
         self._thread = threading.Thread(target=self._run, name="ginn-gl-trainer", daemon=True)
         self._thread.start()
         return self
 
     def pause(self) -> None:
-        if self.state == "running":
-            self._resume.clear()
-            self.state = "paused"
+        self._pause.set()
 
     def resume(self) -> None:
-        if self.state == "paused":
-            self.state = "running"
-            self._resume.set()
+        self._pause.clear()
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the worker to stop and wait up to `timeout` s; True when it has ended."""
         self._stop.set()
-        self._resume.set()
         if self._thread is None:
             return True
         self._thread.join(timeout)
@@ -125,7 +110,7 @@ class Trainer:
 
     @property
     def done(self) -> bool:
-        return self.state in ("finished", "stopped", "diverged", "failed")
+        return self.state.done
 
     def progress(self) -> Progress:
         return Progress(self.step, self.config.steps, self.steps_per_second, self.step_ms,
@@ -136,23 +121,24 @@ class Trainer:
     def _run(self) -> None:
         started = time.perf_counter()
         try:
-            self._train()
+            self.state = self._train()
         except BaseException as exc:  # noqa: BLE001 - handed to the joining thread
             self.error = exc
-            self.state = "failed"
             self.message = f"training failed at step {self.step}: {exc!r}"
+            self.state = State.FAILED
         finally:
             self.elapsed = time.perf_counter() - started
 
-    def _train(self) -> None:
+    def _train(self) -> State:
+        """The training loop; returns the state it ends in."""
         cfg, engine = self.config, self.engine
         total = cfg.steps
-        while self.step < total:
-            if self._stop.is_set():
-                break
-            if not self._resume.is_set():
-                self._resume.wait(0.05)
+        while self.step < total and not self._stop.is_set():
+            if self._pause.is_set():
+                self.state = State.PAUSED
+                self._stop.wait(0.02)
                 continue
+            self.state = State.RUNNING
             # The next snapshot follows the last one recorded, however many blocks reach it.
             target_step = next_snapshot_step(self.histories[0].latest_step(), total)
             count = min(target_step - self.step, engine.block)
@@ -168,20 +154,18 @@ class Trainer:
                 k, s = np.argwhere(bad)[0]
                 for seed_index, history in enumerate(self.histories):
                     history.losses.push(losses[:k, seed_index])
-                self._diverged(first + int(k) + 1, int(s), float(losses[k, s]))
-                return
+                return self._diverged(first + int(k) + 1, int(s), float(losses[k, s]))
             for seed_index, history in enumerate(self.histories):
                 history.losses.push(losses[:, seed_index])
             self.step = first + done
             if done:
                 self.last_loss = float(losses[-1, 0])
                 self._update_rate(done, dt)
-            if self.step == target_step or self._stop.is_set():
-                if not self._record_snapshot():
-                    return
-        self.state = "stopped" if self.step < total else "finished"
-        if self.state == "stopped":
-            self._record_snapshot()
+            if self.step == target_step and (diverged := self._record_snapshot()):
+                return diverged
+        if self.step < total and (diverged := self._record_snapshot()):  # stopped: keep what was done
+            return diverged
+        return State.FINISHED if self.step >= total else State.STOPPED
 
     def _update_rate(self, done: int, dt: float) -> None:
         if dt <= 0:
@@ -191,27 +175,28 @@ class Trainer:
         self.steps_per_second += weight * (rate - self.steps_per_second) if self.steps_per_second else rate
         self.step_ms = 1000.0 / self.steps_per_second
 
-    def _record_snapshot(self) -> bool:
-        """Push the current parameters of every seed; False (and stop) if they diverged."""
+    def _record_snapshot(self) -> State | None:
+        """Push the current parameters of every seed; if they diverged, push nothing and return
+        State.DIVERGED."""
         if self.histories[0].latest_step() >= self.step:
-            return True
+            return None
         weights = self.engine.parameters()
         losses = self.engine.domain_loss()
-        if not (np.isfinite(weights).all() and np.isfinite(losses).all()):
-            seed = int(np.argmax(~np.isfinite(losses) | ~np.isfinite(weights).all(axis=1)))
-            self._diverged(self.step, seed, float(losses[seed]))
-            return False
+        bad = ~np.isfinite(losses) | ~np.isfinite(weights).all(axis=1)
+        if bad.any():
+            seed = int(np.argmax(bad))
+            return self._diverged(self.step, seed, float(losses[seed]))
         for s, history in enumerate(self.histories):
             history.push(self.step, weights[s], float(losses[s]))
-        return True
+        return None
 
-    def _diverged(self, step: int, seed_index: int, loss: float) -> None:
+    def _diverged(self, step: int, seed_index: int, loss: float) -> State:
         seed = self.config.seeds[seed_index]
         kept = self.histories[0].latest_step()
         who = f"seed {seed} " if len(self.config.seeds) > 1 else ""
         self.message = (f"training {who}diverged at step {step} (loss {loss}); stopped, the "
                         f"history up to step {kept} is kept; try a smaller --lr")
-        self.state = "diverged"
+        return State.DIVERGED
 
     # ---- results -----------------------------------------------------------------------------
 
@@ -225,7 +210,7 @@ class Trainer:
             meta = cfg.with_seed(seed).as_meta()
             meta.update(device=str(self.device), torch_version=torch.__version__, created=now_iso(),
                         ginn_gl_version=__version__, steps_done=int(steps[-1]),
-                        state=self.state, message=self.message,
+                        state=self.state.value, message=self.message,
                         train_seconds=round(self.elapsed, 3))
             runs.append(Run(meta=meta, steps=steps, weights=weights, snap_loss=snap_loss,
                             loss_steps=loss_steps, loss=loss, target=self.target.pixels.copy()))

@@ -50,6 +50,3 @@ def neuron_colours(sizes: list[int]) -> list[np.ndarray]:
     """Per hidden layer, the colours of its neurons; `sizes` includes inputs and output."""
     return [layer_colours(layer, width) for layer, width in enumerate(sizes[1:-1])]
 
-
-def to_hex(rgb) -> str:
-    return "#" + "".join(f"{int(round(float(c) * 255)):02x}" for c in rgb[:3])

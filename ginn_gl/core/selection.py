@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ginn_gl.errors import UserError
+from ginn_gl.core.errors import UserError
 
 
 def hidden_widths(sizes: list[int]) -> list[int]:

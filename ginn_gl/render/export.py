@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ginn_gl.errors import UserError
-from ginn_gl.gl import headless_context
-from ginn_gl.renderer import NetworkRenderer, ViewOptions, render_image
-from ginn_gl.runfile import Run
-
-FORMATS = ("mp4", "gif", "folder")
+from ginn_gl.core.errors import UserError
+from ginn_gl.core.runfile import Run
+from ginn_gl.core.view import ViewSettings
+from ginn_gl.render.context import headless_context
+from ginn_gl.render.renderer import NetworkRenderer, render_image
 
 
 def output_format(path: Path) -> str:
@@ -25,17 +24,15 @@ def output_format(path: Path) -> str:
     raise UserError(f"--out {path}: unknown kind of output; end it in .mp4 or .gif, or give a folder for PNGs")
 
 
-def frames(run: Run, indices: list[int], size: int, options: ViewOptions, shown: np.ndarray,
-           highlighted: int | None, label: bool) -> Iterator[np.ndarray]:
+def frames(run: Run, indices: list[int], size: int, view: ViewSettings, label: bool) -> Iterator[np.ndarray]:
     """RGB uint8 [size, size, 3] of each chosen snapshot."""
     ctx = headless_context()
     renderer = NetworkRenderer(ctx, run.layers, run.activation)
     renderer.set_target(run.target)
-    renderer.set_neurons(shown, highlighted)
     try:
         for index in indices:
             renderer.set_weights(run.weights[index])
-            pixels = render_image(ctx, renderer, (size, size), options)[..., :3]
+            pixels = render_image(ctx, renderer, (size, size), view)[..., :3]
             if label:
                 image = Image.fromarray(pixels)
                 text = f"step {int(run.steps[index]):,}"

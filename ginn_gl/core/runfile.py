@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ginn_gl.errors import RunFileError
-from ginn_gl.network import ACTIVATIONS, parameter_count
+from ginn_gl.core.errors import RunFileError
+from ginn_gl.core.network import ACTIVATIONS, INPUTS, OUTPUTS, parameter_count
 
 FORMAT = "ginn-run/1"
 REQUIRED_META = ("layers", "activation", "seed", "image", "resolution", "batch_size", "lr",
@@ -146,8 +146,8 @@ def validate(run: Run, name: str) -> None:
         layers = [int(n) for n in run.meta["layers"]]
     except (TypeError, ValueError):
         raise _bad(name, "its meta 'layers' is not a list of widths") from None
-    if len(layers) < 2 or layers[0] != 2 or layers[-1] != 1 or min(layers) < 1:
-        raise _bad(name, f"its layers {layers} are not 2 inputs -> hidden -> 1 output")
+    if len(layers) < 3 or layers[0] != INPUTS or layers[-1] != OUTPUTS or min(layers) < 1:
+        raise _bad(name, f"its layers {layers} are not 2 inputs -> hidden layers -> 1 output")
     if run.meta["activation"] not in ACTIVATIONS:
         raise _bad(name, f"unknown activation {run.meta['activation']!r}")
     s = len(run.steps)

@@ -12,13 +12,8 @@ import numpy as np
 
 ACTIVATIONS = ("relu", "leaky_relu")
 LEAKY_SLOPE = 0.01
-INPUTS = 2
-OUTPUTS = 1
-
-
-def layer_sizes(hidden: tuple[int, ...] | list[int]) -> list[int]:
-    """Hidden widths -> every layer's width, inputs and output included: (16,16) -> [2,16,16,1]."""
-    return [INPUTS, *hidden, OUTPUTS]
+INPUTS = 2  # the pixel position (x, y)
+OUTPUTS = 1  # one logit: p(white) = sigmoid(logit)
 
 
 @dataclass(frozen=True)
@@ -50,10 +45,6 @@ def split_parameters(flat: np.ndarray, sizes: list[int]) -> list[tuple[np.ndarra
     return [(flat[s.weight].reshape(s.n_out, s.n_in), flat[s.bias]) for s in layer_slices(sizes)]
 
 
-def join_parameters(layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    return np.concatenate([np.concatenate([w.reshape(-1), b.reshape(-1)]) for w, b in layers])
-
-
 def activate(z: np.ndarray, activation: str) -> np.ndarray:
     if activation == "relu":
         return np.maximum(z, 0.0)
@@ -83,23 +74,22 @@ def evaluate(flat: np.ndarray, sizes: list[int], activation: str, points: np.nda
 
     The network is piecewise linear, so these gradients are exact wherever they exist.
     """
-    layers = split_parameters(np.asarray(flat, dtype=np.float64), sizes)
+    *hidden_layers, (w_out, b_out) = split_parameters(np.asarray(flat, dtype=np.float64), sizes)
     a = np.asarray(points, dtype=np.float64)
     da = np.broadcast_to(np.eye(2), (a.shape[0], 2, 2)) if gradients else None
     hidden, hidden_grad = [], []
-    for index, (w, b) in enumerate(layers):
+    for w, b in hidden_layers:
         z = a @ w.T + b
-        dz = np.einsum("oi,mid->mod", w, da) if gradients else None
-        if index == len(layers) - 1:
-            return Evaluation(z[:, 0], hidden, dz[:, 0, :] if gradients else None,
-                              hidden_grad if gradients else None)
         hidden.append(z)
-        slope = activation_slope(z, activation)
         a = activate(z, activation)
         if gradients:
+            dz = np.einsum("oi,mid->mod", w, da)
             hidden_grad.append(dz)
-            da = dz * slope[:, :, None]
-    raise AssertionError("unreachable: a network has at least one layer")
+            da = dz * activation_slope(z, activation)[:, :, None]
+    logits = (a @ w_out.T + b_out)[:, 0]
+    if not gradients:
+        return Evaluation(logits, hidden)
+    return Evaluation(logits, hidden, np.einsum("oi,mid->mod", w_out, da)[:, 0, :], hidden_grad)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

@@ -14,12 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ginn_gl.errors import TargetError
-from ginn_gl.network import grid_points
-from ginn_gl.resources import asset_path
-
-MIN_RESOLUTION = 8
-MAX_RESOLUTION = 2048
+from ginn_gl.core.errors import TargetError
+from ginn_gl.core.network import grid_points
+from ginn_gl.core.resources import asset_path
 
 
 @dataclass(frozen=True)
@@ -159,10 +156,10 @@ def load_image_file(path: Path, resolution: int) -> np.ndarray:
 
 
 def load_target(spec: str, resolution: int) -> Target:
-    """A built-in name or an image path -> Target, refusing images with nothing to learn."""
-    if not (MIN_RESOLUTION <= resolution <= MAX_RESOLUTION):
-        raise TargetError(f"--resolution {resolution} is out of range; "
-                          f"use {MIN_RESOLUTION} to {MAX_RESOLUTION}")
+    """A built-in name or an image path -> Target, refusing images with nothing to learn.
+
+    `resolution` comes from a TrainConfig, which has validated it.
+    """
     if spec in BUILTIN_DRAWERS:
         pixels = draw_builtin(spec, resolution)
     elif spec in (assets := _asset_targets()):

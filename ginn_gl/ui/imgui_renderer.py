@@ -12,7 +12,7 @@ import moderngl
 import numpy as np
 from imgui_bundle import imgui
 
-from ginn_gl.glsl import load_program
+from ginn_gl.render.context import load_program
 
 
 class ImGuiRenderer:

@@ -1,9 +1,9 @@
 """The network view: the whole MLP evaluated per pixel in one fragment-shader pass.
 
-Takes plain numpy arrays (a snapshot's flat parameters, the target, a neuron mask) and draws into
-whatever framebuffer is bound: a window's or an offscreen one from an EGL context. Weights go to
-the GPU as one texture upload per snapshot change; the neuron mask is a tiny texture, so toggling
-neurons per frame costs nothing.
+Takes plain numpy arrays (a snapshot's flat parameters, the target) and the ViewSettings, and draws
+into whatever framebuffer is bound: a window's or an offscreen one from an EGL context. Weights go
+to the GPU as one upload per snapshot change; the neurons' colours and states are a tiny uniform
+block, uploaded only when a toggle changes them.
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from ginn_gl.glsl import load_program
-from ginn_gl.network import LEAKY_SLOPE, layer_slices
-from ginn_gl.palette import neuron_colours
-from ginn_gl.selection import hidden_count, layer_offsets
+from ginn_gl.core.network import LEAKY_SLOPE, layer_slices
+from ginn_gl.core.palette import neuron_colours
+from ginn_gl.core.selection import hidden_count, layer_offsets
+from ginn_gl.core.view import OUTPUT_WIDTH, VIEWS, ViewSettings
+from ginn_gl.render.context import load_program, software_renderer
 
-VIEWS = ("prediction", "target", "error")
 SHADER_PATHS = ("auto", "fragment", "compute")
 COMPUTE_GROUP = 8  # the compute stage's work groups are 8 x 8 pixels (a #define in network.glsl)
-SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "software", "swiftshader")
 WEIGHTS_ROW = 1024  # texels per row of the weight texture
 UNROLL_TILES = 64  # networks up to this many 4x4 weight tiles get fully unrolled shader code
-DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
 COVER_VIEWPORT = np.array([-1.0, -1.0, 3.0, -1.0, -1.0, 3.0], dtype=np.float32)  # one triangle over it
 
 
@@ -70,16 +68,6 @@ class WeightLayout:
         return packed
 
 
-@dataclass
-class ViewOptions:
-    view: str = "prediction"
-    domain: tuple[float, float, float, float] = DEFAULT_DOMAIN  # x0, y0 (top left), x1, y1
-    line_width: float = 1.5  # pixels
-    highlight_width: float = 4.0
-    output_boundary: bool = False
-    output_width: float = 2.0
-
-
 class NetworkRenderer:
     """Draws one network architecture; `set_*` upload inputs, `draw` renders a frame.
 
@@ -93,31 +81,23 @@ class NetworkRenderer:
         self.sizes = list(sizes)
         self.layout = WeightLayout.for_sizes(self.sizes)
         lay = self.layout
-        widest = max(-(-width // 4) for width in self.sizes)
-        first_neuron = [*layer_offsets(self.sizes), hidden_count(self.sizes)]  # the output's comes last
-        count = len(lay.out)
-        self.unrolled = lay.tiles <= UNROLL_TILES
-        if self.unrolled:
-            calls = [f"dense_layer({lay.in4[i]}, {lay.out[i]}, {lay.w_offset[i]}, {lay.b_offset[i]}, "
-                     f"{first_neuron[i]}, {'true' if i == count - 1 else 'false'});" for i in range(count)]
-            layers = " ".join(calls)
-        else:
-            layers = ("for (int l = 0; l < N_LAYERS; ++l) dense_layer(LAYER_IN4[l], LAYER_OUT[l], "
-                      "W_OFFSET[l], B_OFFSET[l], FIRST_NEURON[l], l == N_LAYERS - 1);")
+        self.n_hidden = hidden_count(self.sizes)
         defines = {
-            "N_LAYERS": count,
-            "N_HIDDEN": max(1, hidden_count(self.sizes)),
-            "MAX_W4": widest,
+            "N_LAYERS": len(lay.out),
+            "N_HIDDEN": self.n_hidden,
+            "MAX_W4": max(-(-width // 4) for width in self.sizes),
             "LAYER_IN4_LIST": ", ".join(map(str, lay.in4)),
             "LAYER_OUT_LIST": ", ".join(map(str, lay.out)),
             "W_OFFSET_LIST": ", ".join(map(str, lay.w_offset)),
             "B_OFFSET_LIST": ", ".join(map(str, lay.b_offset)),
-            "FIRST_NEURON_LIST": ", ".join(map(str, first_neuron)),
-            "NETWORK_LAYERS": layers,
+            # The output's first "neuron" comes after the hidden ones: it has no line of its own.
+            "FIRST_NEURON_LIST": ", ".join(map(str, [*layer_offsets(self.sizes), self.n_hidden])),
             "SLOPE": f"{0.0 if activation == 'relu' else LEAKY_SLOPE:.6f}",
             "WEIGHTS_ROW": WEIGHTS_ROW,
             "COMPUTE_GROUP": COMPUTE_GROUP,
         }
+        if lay.tiles <= UNROLL_TILES:
+            defines["UNROLL_LAYERS"] = 1
         self.use_ubo = lay.texels * 16 <= min(ctx.info["GL_MAX_UNIFORM_BLOCK_SIZE"], 1 << 16)
         if self.use_ubo:
             defines["WEIGHTS_UBO"] = lay.texels
@@ -134,8 +114,7 @@ class NetworkRenderer:
             self.weights = ctx.buffer(reserve=self._weights_host.nbytes)
         else:
             self.weights = ctx.texture((WEIGHTS_ROW, rows), 4, dtype="f4")
-        self.n_hidden = hidden_count(self.sizes)
-        self.neurons = ctx.buffer(reserve=max(1, self.n_hidden) * 16)
+        self.neurons = ctx.buffer(reserve=self.n_hidden * 16)
         self.colours = np.concatenate(neuron_colours(self.sizes)).astype(np.float32)
         self.target = ctx.texture((1, 1), 1, data=b"\x00")
         textures = (self.target,) if self.use_ubo else (self.weights, self.target)
@@ -149,7 +128,6 @@ class NetworkRenderer:
         self._active_uniforms = [name for name in self.program if isinstance(self.program[name], moderngl.Uniform)]
         self._neuron_state: bytes | None = None
         self.uploads = 0  # weight uploads so far: the window asserts one per snapshot change
-        self.set_neurons(np.ones(self.n_hidden, dtype=bool))
 
     # ---- inputs ------------------------------------------------------------------------------------
 
@@ -175,11 +153,11 @@ class NetworkRenderer:
         else:
             self.target.write(data, alignment=1)
 
-    def set_neurons(self, shown: np.ndarray, highlighted: int | None = None) -> None:
+    def _set_neurons(self, shown: np.ndarray, highlighted: int | None) -> None:
         """Which hidden neurons draw their line (bool per neuron) and which one is drawn thicker."""
-        state = np.zeros((max(1, self.n_hidden), 4), dtype=np.float32)
-        state[:self.n_hidden, :3] = self.colours
-        state[:self.n_hidden, 3] = np.asarray(shown, dtype=bool)
+        state = np.zeros((self.n_hidden, 4), dtype=np.float32)
+        state[:, :3] = self.colours
+        state[:, 3] = np.asarray(shown, dtype=bool)
         if highlighted is not None and 0 <= highlighted < self.n_hidden:
             state[highlighted, 3] = 2.0
         data = state.tobytes()
@@ -189,15 +167,15 @@ class NetworkRenderer:
 
     # ---- drawing ---------------------------------------------------------------------------------
 
-    def uniforms(self, viewport: tuple[int, int, int, int], options: ViewOptions) -> dict[str, object]:
+    def uniforms(self, viewport: tuple[int, int, int, int], view: ViewSettings) -> dict[str, object]:
         values = {
             "u_target": 2,
-            "u_domain": tuple(float(v) for v in options.domain),
+            "u_domain": tuple(float(v) for v in view.domain),
             "u_viewport": tuple(float(v) for v in viewport),
-            "u_view": VIEWS.index(options.view),
-            "u_line_width": float(options.line_width),
-            "u_highlight_width": float(options.highlight_width),
-            "u_output_width": float(options.output_width) if options.output_boundary else 0.0,
+            "u_view": VIEWS.index(view.view),
+            "u_line_width": float(view.line_width),
+            "u_highlight_width": float(view.highlight_width),
+            "u_output_width": OUTPUT_WIDTH if view.output_boundary else 0.0,
         }
         if not self.use_ubo:
             values["u_weights"] = 0
@@ -205,14 +183,15 @@ class NetworkRenderer:
             values["u_image"] = 3
         return values
 
-    def draw(self, viewport: tuple[int, int, int, int], options: ViewOptions) -> None:
+    def draw(self, viewport: tuple[int, int, int, int], view: ViewSettings) -> None:
         """Render into the bound framebuffer's `viewport` (x, y from the bottom left, w, h)."""
-        values = self.uniforms(viewport, options)
+        values = self.uniforms(viewport, view)
         missing = set(self._active_uniforms) - values.keys()
         if missing:
             raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
         for name in self._active_uniforms:
             self.program[name].value = values[name]
+        self._set_neurons(view.shown, view.highlighted)
         if self.use_ubo:
             self.program["Weights"].binding = 0
             self.weights.bind_to_uniform_block(0)
@@ -271,10 +250,6 @@ class Blit:
             resource.release()
 
 
-def software_renderer(ctx: moderngl.Context) -> bool:
-    return any(name in ctx.info["GL_RENDERER"].lower() for name in SOFTWARE_RENDERERS)
-
-
 def choose_shader_path(ctx: moderngl.Context, requested: str = "auto") -> str:
     """Where the per-pixel network runs: a fragment shader, or a compute shader (OpenGL 4.3).
 
@@ -321,7 +296,7 @@ class OffscreenTarget:
 
 
 def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[int, int],
-                 options: ViewOptions, dtype: str = "f1") -> np.ndarray:
+                 view: ViewSettings, dtype: str = "f1") -> np.ndarray:
     """Render one frame offscreen and return it as [height, width, 4] (row 0 = top).
 
     8-bit frames are rounded here from a float render: GL lets a driver convert to 8 bits by
@@ -330,7 +305,7 @@ def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[i
     target = OffscreenTarget(ctx, *size, dtype="f4")
     try:
         with target:
-            renderer.draw((0, 0, *size), options)
+            renderer.draw((0, 0, *size), view)
         pixels = target.read()
     finally:
         target.release()

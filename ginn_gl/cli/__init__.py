@@ -1,0 +1,145 @@
+"""The `ginn-gl` command: argparse and wiring (the only package that knows every layer).
+
+Bad input raises UserError anywhere below; main() turns it into one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ginn_gl import __version__
+from ginn_gl.cli.arguments import OneLineParser, add_training_arguments, add_view_arguments
+from ginn_gl.cli.commands import (
+    PROG,
+    cmd_export,
+    cmd_images,
+    cmd_info,
+    cmd_live,
+    cmd_render,
+    cmd_replay,
+    cmd_train,
+)
+from ginn_gl.core.errors import UserError
+
+DESCRIPTION = """\
+Watch a small ReLU network learn a black-and-white picture: it maps each pixel (x, y) to the
+probability that the pixel is white, and every hidden neuron switches on along a line (layer 1)
+or a bent polyline (deeper layers). ginn-gl trains the network and draws those boundaries.
+"""
+
+
+def drawing_parser(sub, name: str, summary: str, description: str, out: tuple[str, str],
+                   size: tuple[str, str, str]) -> argparse.ArgumentParser:
+    """A command that draws a run headlessly: the run, --out, --size and the view options."""
+    parser = sub.add_parser(name, help=summary, description=description)
+    parser.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    parser.add_argument("--out", required=True, metavar=out[0], help=out[1])
+    parser.add_argument("--size", default=size[0], metavar=size[1], help=size[2])
+    add_view_arguments(parser)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog=PROG, description=DESCRIPTION,
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="With no COMMAND, `ginn-gl [options]` opens the window: it is "
+                                  "`ginn-gl live [options]` (see `ginn-gl live --help`), e.g. "
+                                  "`ginn-gl --seed 2`. Run `ginn-gl COMMAND --help` for each command's "
+                                  "options.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    live = sub.add_parser("live", help="the window: train and watch (the default command)",
+                          description="Open the window and train at once: the view shows the network's "
+                                      "prediction and every neuron's boundary as it learns; the panel holds "
+                                      "the loss plot, the history slider, neuron toggles and the network "
+                                      "diagram (F1 lists the keys). On close the run is saved.")
+    add_training_arguments(live, several_seeds=False)  # the window shows one network
+    saving = live.add_mutually_exclusive_group()
+    saving.add_argument("--save", metavar="PATH",
+                        help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz)")
+    saving.add_argument("--no-save", action="store_true", help="do not save the run on close")
+    live.add_argument("--fps", type=float, default=60.0, help="frame limit (default 60)")
+    live.set_defaults(func=cmd_live)
+
+    replay = sub.add_parser("replay", help="the window on a recorded run, no training",
+                            description="Open the window on a recorded run file to scrub and play its "
+                                        "history; nothing is trained.")
+    replay.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    replay.add_argument("--fps", type=float, default=60.0, help="frame limit (default 60)")
+    replay.set_defaults(func=cmd_replay)
+
+    train = sub.add_parser("train", help="train headlessly with a progress bar; write a run file",
+                           description="Train headlessly with a progress bar and write the run "
+                                       "file (the whole snapshot history). Ctrl+C saves what was "
+                                       "recorded and exits 130.")
+    add_training_arguments(train)
+    train.add_argument("--out", metavar="PATH",
+                       help="run file to write (default runs/<image>-seed<N>-<time>.npz); with "
+                            "--seeds, one file per seed named PATH-seed<N>.npz")
+    train.set_defaults(func=cmd_train)
+
+    info = sub.add_parser("info", help="what a run file holds",
+                          description="Show what a run file holds: meta, snapshots, first and "
+                                      "last loss.")
+    info.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    info.add_argument("--json", action="store_true", help="print it as JSON")
+    info.set_defaults(func=cmd_info)
+
+    render = drawing_parser(sub, "render", "draw a snapshot of a run to a PNG, without a display",
+                            "Draw one snapshot of a run file to a PNG: the network evaluated per pixel on the "
+                            "GPU (EGL, no display needed), with each selected neuron's zero-crossing as a line.",
+                            out=("FILE.png", "the PNG to write"),
+                            size=("800", "N|WxH", "image size in pixels (default 800); at the run's resolution "
+                                                  "and the default domain, pixels line up with the target's"))
+    render.add_argument("--snapshot", type=int, metavar="K",
+                        help="snapshot index, negative from the end (default -1, the last)")
+    render.add_argument("--step", type=int, metavar="N", help="the snapshot recorded at step N")
+    render.set_defaults(func=cmd_render)
+
+    export = drawing_parser(sub, "export", "a run's history as an .mp4, a .gif or a folder of PNGs",
+                            "Draw every snapshot of a run (or --frames of them) with no display and write them "
+                            "as a video (.mp4, needs `pip install 'ginn-gl[video]'`), an animated GIF, or PNGs "
+                            "in a folder.",
+                            out=("FILE.mp4|FILE.gif|FOLDER", "what to write"),
+                            size=("400", "N", "frame size in pixels (default 400)"))
+    export.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    export.add_argument("--frames", type=int, metavar="N",
+                        help="at most N frames, spread over the history (default: every snapshot)")
+    export.add_argument("--no-label", action="store_true", help="leave out the step and loss label")
+    export.set_defaults(func=cmd_export)
+
+    images = sub.add_parser("images", help="list the built-in targets",
+                            description="List the built-in target images.")
+    images.set_defaults(func=cmd_images)
+    return parser
+
+
+def join_negative_values(argv: list[str], options=("--domain",)) -> list[str]:
+    """`--domain -0.5,...` -> `--domain=-0.5,...`: argparse would take the value for an option."""
+    joined, i = [], 0
+    while i < len(argv):
+        if argv[i] in options and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            joined.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["live", *argv]  # `ginn-gl --seed 2` is the window
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

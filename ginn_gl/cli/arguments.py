@@ -1,0 +1,125 @@
+"""Options shared by several commands, and their translation into the core's settings types.
+
+Only argparse lives here; what a value may be is checked where the setting is defined (core).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+import numpy as np
+
+from ginn_gl.core.config import DEVICES, TrainConfig, parse_int_list
+from ginn_gl.core.errors import UserError
+from ginn_gl.core.network import ACTIVATIONS
+from ginn_gl.core.schedule import SCHEDULES
+from ginn_gl.core.selection import parse_neuron_spec
+from ginn_gl.core.view import VIEWS, ViewSettings, parse_domain
+
+MAX_RENDER_SIZE = 8192
+VIEW_DEFAULTS = {f.name: f.default for f in fields(ViewSettings)}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (problem and where to look) and exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool = True) -> None:
+    d = TrainConfig()
+    group = parser.add_argument_group("training")
+    group.add_argument("--image", default=d.image, metavar="NAME|PATH",
+                       help="target: a built-in name (see `ginn-gl images`) or a PNG/JPEG/BMP "
+                            f"file, made grey, resized and thresholded (default {d.image})")
+    group.add_argument("--resolution", type=int, default=d.resolution, metavar="N",
+                       help=f"target size N x N pixels (default {d.resolution})")
+    group.add_argument("--layers", default=",".join(map(str, d.layers)), metavar="W,W,...",
+                       help="hidden layer widths, at most 8 layers of 64 (default 16,16,16)")
+    group.add_argument("--activation", choices=ACTIVATIONS, default=d.activation,
+                       help="hidden activation; leaky_relu has slope 0.01 (default relu)")
+    group.add_argument("--seed", type=int, default=None,
+                       help="seed of the initial weights and minibatches (default 0)")
+    if several_seeds:
+        group.add_argument("--seeds", default=None, metavar="S,S,...",
+                           help="train several seeds at once in one worker, one run file each")
+    group.add_argument("--steps", type=int, default=d.steps,
+                       help=f"optimiser steps (default {d.steps})")
+    group.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N",
+                       help="pixels per minibatch, sampled with replacement; 0 = every pixel "
+                            f"(full batch) (default {d.batch_size})")
+    group.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    group.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                       help="cosine: decay the rate to 0 over --steps; constant: keep it "
+                            "(default cosine)")
+    group.add_argument("--device", choices=DEVICES, default=d.device,
+                       help="auto picks CUDA when present (default auto)")
+    group.add_argument("--history-mb", type=float, default=d.history_mb, metavar="MB",
+                       help="memory bound of the recorded history per seed; older snapshots "
+                            f"are thinned to stay under it (default {d.history_mb:g})")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    several = getattr(args, "seeds", None)
+    if several is not None and args.seed is not None:
+        raise UserError("give --seed or --seeds, not both")
+    if several is not None:
+        seeds = parse_int_list("--seeds", several, "0,1,2,3")
+    else:
+        seeds = (0 if args.seed is None else args.seed,)
+    return TrainConfig(layers=parse_int_list("--layers", args.layers, "16,16,16"), activation=args.activation,
+                       seeds=seeds, image=args.image, resolution=args.resolution, batch_size=args.batch_size,
+                       lr=args.lr, schedule=args.schedule, steps=args.steps, device=args.device,
+                       history_mb=args.history_mb)
+
+
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    """What `render` and `export` draw: the same options for both."""
+    parser.add_argument("--view", choices=VIEWS, default=VIEW_DEFAULTS["view"],
+                        help="background: the prediction (grey = p), the target, or where the "
+                             "prediction is wrong (orange: false white, blue: false black)")
+    parser.add_argument("--neurons", default="all", metavar="SPEC",
+                        help="lines to draw: all, none, or L:I and L:* items (layer from 1, neuron "
+                             "from 0), e.g. 1:*,2:3 (default all)")
+    parser.add_argument("--highlight", metavar="L:I", help="draw this neuron's line thicker")
+    parser.add_argument("--line-width", type=float, default=VIEW_DEFAULTS["line_width"], metavar="PX",
+                        help=f"line width in pixels at any zoom (default {VIEW_DEFAULTS['line_width']:g})")
+    parser.add_argument("--output-boundary", action="store_true",
+                        help="also draw the output's decision boundary (p = 0.5) in white")
+    parser.add_argument("--domain", metavar="X0,Y0,X1,Y1",
+                        help="the rectangle of the input plane shown, y downwards (default "
+                             "0,0,1,1); it may reach outside the data domain, which is dimmed")
+
+
+def view_from_args(args: argparse.Namespace, sizes: list[int]) -> ViewSettings:
+    """The ViewSettings that add_view_arguments' options describe, for a network of `sizes`."""
+    highlighted = None
+    if args.highlight:
+        single = parse_neuron_spec(args.highlight, sizes)
+        if single.sum() != 1:
+            raise UserError(f"--highlight {args.highlight!r} must name one neuron, as L:I")
+        highlighted = int(np.flatnonzero(single)[0])
+    view = ViewSettings(sizes, view=args.view, line_width=args.line_width, output_boundary=args.output_boundary,
+                        shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted)
+    if args.domain:
+        view.domain = parse_domain(args.domain)
+    return view
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width_text, sep, height_text = text.lower().partition("x")
+    try:
+        width = int(width_text)
+        height = int(height_text) if sep else width
+    except ValueError:
+        raise UserError(f"--size {text!r} is not N or WxH; use e.g. --size 800 or --size 1920x1080") from None
+    if not (1 <= width <= MAX_RENDER_SIZE and 1 <= height <= MAX_RENDER_SIZE):
+        raise UserError(f"--size {text!r} is out of range; use 1 to {MAX_RENDER_SIZE} pixels a side")
+    return width, height
+
+
+def check_window_fps(fps: float) -> None:
+    if not (1.0 <= fps <= 1000.0):
+        raise UserError(f"--fps {fps} is out of range; use 1 to 1000")

@@ -1,0 +1,47 @@
+"""`ginn-gl train`'s progress bar on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr; on a non-terminal, a line every 10%."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total = total
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.started = time.perf_counter()
+        self.last_decile = -1
+        self.last_step = -1
+
+    def update(self, step: int, rate: float, loss: float, final: bool = False) -> None:
+        fraction = step / self.total if self.total else 1.0
+        elapsed = time.perf_counter() - self.started
+        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        text = (f"{fraction:6.1%} step {step:,}/{self.total:,}  {rate:,.0f} steps/s  "
+                f"loss {loss:.4f}  {clock(elapsed)} elapsed" + ("" if final else f", ETA {clock(eta)}"))
+        if self.tty:
+            width = 24
+            filled = int(width * fraction)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\x1b[K")
+            if final:
+                self.stream.write("\n")
+        else:
+            decile = int(fraction * 10)
+            if decile == self.last_decile and not (final and step != self.last_step):
+                return
+            self.last_decile = decile
+            self.stream.write(text + "\n")
+        self.last_step = step
+        self.stream.flush()
+
+
+def clock(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):
+        return "--:--"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"

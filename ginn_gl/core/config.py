@@ -1,0 +1,104 @@
+"""Training options: one dataclass, validated once (on construction), shared by `train` and the window.
+
+The command line (cli/) parses text into these; the messages name the option a user typed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+from ginn_gl.core.errors import UserError
+from ginn_gl.core.network import ACTIVATIONS, INPUTS, OUTPUTS
+from ginn_gl.core.schedule import SCHEDULES
+from ginn_gl.core.targets import DEFAULT_IMAGE
+
+MAX_HIDDEN_LAYERS = 8
+MAX_WIDTH = 64
+DEVICES = ("auto", "cpu", "cuda")
+MAX_BATCH = 1 << 20
+MIN_RESOLUTION = 8
+MAX_RESOLUTION = 2048
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    layers: tuple[int, ...] = (16, 16, 16)  # hidden widths
+    activation: str = "relu"
+    seeds: tuple[int, ...] = (0,)
+    image: str = DEFAULT_IMAGE
+    resolution: int = 200
+    batch_size: int = 128  # 0 = full batch
+    lr: float = 1e-3
+    schedule: str = "cosine"
+    steps: int = 200_000
+    device: str = "auto"
+    history_mb: float = 64.0
+
+    def __post_init__(self) -> None:
+        check_layers(self.layers)
+        check_seeds(self.seeds)
+        if self.activation not in ACTIVATIONS:
+            raise UserError(f"--activation {self.activation!r} is unknown; use one of {', '.join(ACTIVATIONS)}")
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"--schedule {self.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
+        if self.device not in DEVICES:
+            raise UserError(f"--device {self.device!r} is unknown; use one of {', '.join(DEVICES)}")
+        if self.steps < 1:
+            raise UserError(f"--steps {self.steps} must be at least 1")
+        if not 0 <= self.batch_size <= MAX_BATCH:
+            raise UserError(f"--batch-size {self.batch_size} is out of range; use 1 to {MAX_BATCH} "
+                            "pixels, or 0 for full batch")
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise UserError(f"--lr {self.lr} must be a positive finite number, e.g. --lr 1e-3")
+        if not MIN_RESOLUTION <= self.resolution <= MAX_RESOLUTION:
+            raise UserError(f"--resolution {self.resolution} is out of range; use "
+                            f"{MIN_RESOLUTION} to {MAX_RESOLUTION}")
+        if not math.isfinite(self.history_mb) or self.history_mb <= 0:
+            raise UserError(f"--history-mb {self.history_mb} must be a positive number of megabytes")
+
+    @property
+    def seed(self) -> int:
+        return self.seeds[0]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [INPUTS, *self.layers, OUTPUTS]
+
+    def with_seed(self, seed: int) -> TrainConfig:
+        return replace(self, seeds=(seed,))
+
+    def as_meta(self) -> dict:
+        meta = asdict(self)
+        meta.pop("seeds")
+        meta["layers"] = self.sizes
+        meta["seed"] = self.seed
+        return meta
+
+
+def check_layers(widths: tuple[int, ...]) -> None:
+    shown = ",".join(map(str, widths))
+    if not widths or min(widths) < 1:
+        raise UserError(f"--layers {shown!r} needs at least one hidden layer of width >= 1; "
+                        "use for example --layers 16,16,16")
+    if len(widths) > MAX_HIDDEN_LAYERS or max(widths) > MAX_WIDTH:
+        raise UserError(f"--layers {shown!r} is too large; use at most {MAX_HIDDEN_LAYERS} "
+                        f"hidden layers of at most {MAX_WIDTH} neurons")
+
+
+def check_seeds(seeds: tuple[int, ...]) -> None:
+    if not seeds:
+        raise UserError("--seeds is empty; use for example --seeds 0,1,2,3")
+    if len(set(seeds)) != len(seeds):
+        raise UserError(f"--seeds {','.join(map(str, seeds))} repeats a seed; list each seed once")
+    if min(seeds) < 0:
+        raise UserError(f"seed {min(seeds)} is negative; use seeds >= 0")
+
+
+def parse_int_list(option: str, text: str, example: str) -> tuple[int, ...]:
+    """`16,16,16` -> (16, 16, 16); anything else is a one-line error naming `option`."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip() != "")
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not a comma list of integers; use for example "
+                        f"{option} {example}") from None

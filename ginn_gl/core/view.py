@@ -1,0 +1,118 @@
+"""What the network view draws: one settings type for the window, `render` and `export`.
+
+The renderer reads it as it is; the window's panel and keys edit it; the command line builds it
+from options. Plain Python and numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ginn_gl.core.errors import UserError
+from ginn_gl.core.selection import hidden_count, hidden_widths, layer_offsets
+
+VIEWS = ("prediction", "target", "error")
+DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
+MIN_SPAN, MAX_SPAN = 1 / 64, 16.0  # the shown square's side: 64x zoom in, 16x out
+OUTPUT_WIDTH = 2.0  # pixels: the output's p = 0.5 line
+
+
+@dataclass
+class ViewSettings:
+    sizes: list[int]  # the network's layer widths, inputs and output included
+    view: str = "prediction"  # one of VIEWS
+    line_width: float = 1.5  # pixels, at any zoom
+    output_boundary: bool = False  # draw the output's p = 0.5 line (white, with a dark halo)
+    shown: np.ndarray = field(default=None)  # bool per hidden neuron: its line is drawn
+    highlighted: int | None = None  # a hidden neuron drawn thicker (shown or not)
+    domain: tuple[float, float, float, float] = DEFAULT_DOMAIN  # x0, y0 (top left), x1, y1
+
+    def __post_init__(self) -> None:
+        if self.shown is None:
+            self.shown = np.ones(hidden_count(self.sizes), dtype=bool)
+        if self.view not in VIEWS:
+            raise UserError(f"--view {self.view!r} is unknown; use one of {', '.join(VIEWS)}")
+        if not math.isfinite(self.line_width) or self.line_width <= 0:
+            raise UserError(f"--line-width {self.line_width} must be a positive number of pixels")
+
+    @property
+    def highlight_width(self) -> float:
+        """The highlighted line: clearly thicker than the others at any line width."""
+        return max(3.5, 2.5 * self.line_width)
+
+    def key(self) -> tuple:
+        """Everything that changes the picture, hashable: the window redraws when it changes."""
+        return (self.view, self.line_width, self.output_boundary, self.shown.tobytes(), self.highlighted,
+                self.domain)
+
+    # ---- neurons -------------------------------------------------------------------------------
+
+    def toggle_neuron(self, index: int) -> None:
+        self.shown[index] = not self.shown[index]
+
+    def layer_slice(self, layer: int) -> slice:
+        """Flat slice of hidden layer `layer` (0-based)."""
+        start = layer_offsets(self.sizes)[layer]
+        return slice(start, start + hidden_widths(self.sizes)[layer])
+
+    def toggle_layer(self, layer: int) -> None:
+        """All of the layer's lines on, or off if they all are on already. Unknown layers: no-op."""
+        if not 0 <= layer < len(hidden_widths(self.sizes)):
+            return
+        part = self.layer_slice(layer)
+        self.shown[part] = not self.shown[part].all()
+
+    def set_layer(self, layer: int, on: bool) -> None:
+        self.shown[self.layer_slice(layer)] = on
+
+    def set_all(self, on: bool) -> None:
+        self.shown[:] = on
+
+    # ---- background ----------------------------------------------------------------------------
+
+    def toggle_target_view(self) -> None:
+        self.view = "prediction" if self.view == "target" else "target"
+
+    def toggle_error_view(self) -> None:
+        self.view = "prediction" if self.view == "error" else "error"
+
+    # ---- the shown rectangle -------------------------------------------------------------------
+
+    @property
+    def zoom(self) -> float:
+        """1 shows a unit-wide rectangle ([0,1]^2 by default); 2 shows half as wide."""
+        return 1.0 / (self.domain[2] - self.domain[0])
+
+    def zoom_about(self, point: tuple[float, float], factor: float) -> None:
+        """Zoom by `factor` keeping the input-plane `point` (under the mouse) where it is."""
+        x0, y0, x1, y1 = self.domain
+        span = float(np.clip((x1 - x0) / factor, MIN_SPAN, MAX_SPAN))
+        ratio = span / (x1 - x0)
+        px, py = point
+        self.domain = (px + (x0 - px) * ratio, py + (y0 - py) * ratio,
+                       px + (x1 - px) * ratio, py + (y1 - py) * ratio)
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Move the view by (dx, dy) in input-plane units."""
+        x0, y0, x1, y1 = self.domain
+        self.domain = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+
+    def reset_domain(self) -> None:
+        self.domain = DEFAULT_DOMAIN
+
+
+def parse_domain(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise UserError(f"--domain {text!r} is not four numbers X0,Y0,X1,Y1; use e.g. "
+                        "--domain 0,0,1,1 (the data domain) or -0.5,-0.5,1.5,1.5")
+    x0, y0, x1, y1 = values
+    if not (x1 > x0 and y1 > y0):
+        raise UserError(f"--domain {text!r} is empty; X1 must exceed X0 and Y1 exceed Y0")
+    return values  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""The window: glfw and Dear ImGui over the renderer; settings, keymap, panel and the frame."""

@@ -1,0 +1,201 @@
+"""The window's settings and its keys: one dataclass that the keys and the panel edit, and the
+keymap table (keys, action, help text) that the key handling, the F1 overlay and the README share.
+
+Plain Python (no imgui, no GL), so it has plain unit tests. Positions in the history are steps:
+the snapshot shown is resolved from the settings once a frame, in one locked history read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ginn_gl.core.history import Snapshot
+from ginn_gl.core.view import ViewSettings
+
+X_AXES = ("step", "log step", "snapshot")
+MIN_SPEED, MAX_SPEED = 0.25, 480.0  # snapshots per second in autoplay
+SPEED_FACTOR = 1.5
+
+
+class HistoryLike(Protocol):
+    def read(self, step: int | None = None, offset: int = 0, wrap: bool = False) -> Snapshot | None: ...
+
+
+@dataclass
+class Settings:
+    """Everything the user can change in the window, and what they asked the window to do."""
+
+    sizes: list[int]
+    view: ViewSettings = field(default=None)  # what the view draws
+    follow_live: bool = True  # show the newest snapshot as it arrives
+    step: int = 0  # when not following: show the newest snapshot at or before this step
+    playing: bool = False
+    speed: float = 12.0  # snapshots per second in autoplay
+    x_axis: str = "step"  # of the loss plot
+    show_help: bool = False
+    # Requests the window carries out in the frame they are made.
+    quit_requested: bool = False
+    screenshot_requested: bool = False
+    restart_requested: bool = False
+    restart_seed: int | None = None  # None: the same seed
+    _moves: int = 0  # snapshots to move by at the next resolve (keys and buttons)
+    _play_clock: float = 0.0  # autoplay's fraction of a snapshot still to go
+    _rewind_at_end: bool = False  # play was pressed: start over if the newest is shown
+
+    def __post_init__(self) -> None:
+        if self.view is None:
+            self.view = ViewSettings(self.sizes, output_boundary=True)
+
+    # ---- which snapshot ------------------------------------------------------------------------
+
+    def resolve(self, history: HistoryLike, training: bool) -> Snapshot | None:
+        """The snapshot to show now, with the moves asked for since the last call applied."""
+        whole = int(self._play_clock) if self.playing else 0
+        self._play_clock -= whole
+        moves, self._moves = self._moves + whole, 0
+        if self._rewind_at_end:
+            self._rewind_at_end = False
+            current = history.read(None if self.follow_live else self.step)
+            if current is not None and current.newest:  # play from the start, not from the end
+                self.follow_live, self.step, moves = False, -1, 0
+        if self.follow_live and moves >= 0:
+            return history.read()
+        wrap = self.playing and not training  # a complete history loops
+        snapshot = history.read(None if self.follow_live else self.step, offset=moves, wrap=wrap)
+        if snapshot is None:
+            return None
+        if self.playing and training and snapshot.newest:  # autoplay caught up: join live
+            self.go_live()
+            return snapshot
+        self.follow_live, self.step = False, snapshot.step
+        return snapshot
+
+    def seek(self, step: int) -> None:
+        """Show the newest snapshot at or before `step`, and stop following live."""
+        self.follow_live, self.step, self._moves = False, int(step), 0
+
+    def step_back(self) -> None:
+        self.playing = False
+        self._moves -= 1
+
+    def step_forward(self) -> None:
+        self.playing = False
+        self._moves += 1
+
+    def first(self) -> None:
+        self.playing = False
+        self.seek(-1)  # before every step: the first snapshot
+
+    def go_live(self) -> None:
+        self.follow_live, self.playing, self._moves = True, False, 0
+
+    # ---- autoplay ------------------------------------------------------------------------------
+
+    def toggle_play(self) -> None:
+        if self.playing:
+            self.playing = False
+            return
+        self.playing, self._play_clock, self._rewind_at_end = True, 0.0, True
+
+    def advance(self, dt: float) -> None:
+        """Autoplay: `speed` snapshots a second; resolve() moves by the whole ones."""
+        if self.playing:
+            self._play_clock += dt * self.speed
+
+    def faster(self) -> None:
+        self.speed = min(MAX_SPEED, self.speed * SPEED_FACTOR)
+
+    def slower(self) -> None:
+        self.speed = max(MIN_SPEED, self.speed / SPEED_FACTOR)
+
+    # ---- what is drawn -------------------------------------------------------------------------
+
+    def toggle_target_view(self) -> None:
+        self.view.toggle_target_view()
+
+    def toggle_error_view(self) -> None:
+        self.view.toggle_error_view()
+
+    def toggle_layer_key(self, key: str) -> None:
+        """Number key N toggles hidden layer N's lines."""
+        self.view.toggle_layer(int(key[-1]) - 1)
+
+    def all_lines(self) -> None:
+        self.view.set_all(True)
+
+    def no_lines(self) -> None:
+        self.view.set_all(False)
+
+    # ---- requests ------------------------------------------------------------------------------
+
+    def toggle_help(self) -> None:
+        self.show_help = not self.show_help
+
+    def request_screenshot(self) -> None:
+        self.screenshot_requested = True
+
+    def request_restart(self, seed: int | None = None) -> None:
+        self.restart_requested, self.restart_seed = True, seed
+
+    def request_quit(self) -> None:
+        self.quit_requested = True
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Keys (GLFW names; "SHIFT+" for a shifted key) bound to an action on the Settings."""
+
+    keys: tuple[str, ...]
+    label: str  # how the help and the README write the keys
+    help: str
+    action: Callable[..., None]  # Settings method; given the key's name too when `with_key`
+    repeat: bool = False  # held down, the key repeats
+    with_key: bool = False
+
+
+DIGITS = tuple(str(n) for n in range(1, 10))
+KEYMAP: tuple[Binding, ...] = (
+    Binding(("SPACE",), "Space", "play / pause the history; at the end it joins live while training "
+            "runs, else it loops", Settings.toggle_play),
+    Binding(("EQUAL", "KP_ADD"), "+", "play faster (also = and the keypad +)", Settings.faster, repeat=True),
+    Binding(("MINUS", "KP_SUBTRACT"), "-", "play slower (also the keypad -)", Settings.slower, repeat=True),
+    Binding(("LEFT",), "Left", "one snapshot back", Settings.step_back, repeat=True),
+    Binding(("RIGHT",), "Right", "one snapshot forward", Settings.step_forward, repeat=True),
+    Binding(("HOME",), "Home", "the first snapshot", Settings.first),
+    Binding(("END",), "End", "follow live (the newest snapshot)", Settings.go_live),
+    Binding(("T",), "T", "target / prediction view", Settings.toggle_target_view),
+    Binding(("E",), "E", "error view", Settings.toggle_error_view),
+    Binding(DIGITS + tuple(f"KP_{d}" for d in DIGITS), "1 .. 9", "toggle a hidden layer's lines",
+            Settings.toggle_layer_key, with_key=True),
+    Binding(("A",), "A", "all lines", Settings.all_lines),
+    Binding(("N",), "N", "no lines", Settings.no_lines),
+    Binding(("S",), "S", "save a screenshot PNG (under screenshots/)", Settings.request_screenshot),
+    Binding(("R",), "R", "restart training with the same seed (the current run is discarded)",
+            Settings.request_restart),
+    Binding(("F1", "SHIFT+SLASH"), "F1 or ?", "this help", Settings.toggle_help),
+    Binding(("ESCAPE", "Q"), "Esc / Q", "quit (the run is saved)", Settings.request_quit),
+)
+MOUSE_HELP = ("Mouse", "wheel zooms the view, drag pans it, double-click resets it")
+
+
+def binding_for(name: str, shift: bool) -> Binding | None:
+    """The binding of a key (its GLFW name), the shifted form first when shift is held."""
+    for wanted in ((f"SHIFT+{name}", name) if shift else (name,)):
+        for binding in KEYMAP:
+            if wanted in binding.keys:
+                return binding
+    return None
+
+
+def dispatch(settings: Settings, name: str, shift: bool, repeated: bool) -> bool:
+    """Carry out the key's action on `settings`; False if the key is not bound (or does not repeat)."""
+    binding = binding_for(name, shift)
+    if binding is None or (repeated and not binding.repeat):
+        return False
+    if binding.with_key:
+        binding.action(settings, name)
+    else:
+        binding.action(settings)
+    return True

@@ -1,0 +1,185 @@
+"""The platform: a glfw window with an OpenGL context, Dear ImGui's context and GLFW backend, the
+window's sizes, its key events (queued, so none is lost between frames) and screenshots.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+# isort: off
+import imgui_bundle  # first: it points pyglfw at its own libglfw, so both use one GLFW
+import glfw
+# isort: on
+import moderngl
+import numpy as np
+from imgui_bundle import imgui, implot
+
+from ginn_gl.core.errors import UserError
+
+NO_DISPLAY = ("no display to open a window on ({why}); train headlessly with `ginn-gl train`, "
+              "then draw the run with `ginn-gl render` or `ginn-gl export`")
+FONT = Path(imgui_bundle.__file__).resolve().parent / "assets" / "fonts" / "DroidSans.ttf"
+# GLFW's key codes by name, as the keymap writes them ("RIGHT", "SPACE", "KP_ADD", "T").
+KEY_NAMES = {getattr(glfw, name): name[4:] for name in dir(glfw)
+             if name.startswith("KEY_") and name not in ("KEY_UNKNOWN", "KEY_LAST")}
+
+
+@dataclass(frozen=True)
+class WindowSize:
+    """The framebuffer's size in pixels and the window's in screen units (they differ on HiDPI)."""
+
+    fb_width: int
+    fb_height: int
+    width: int
+    height: int
+
+    @property
+    def scale(self) -> float:
+        """Framebuffer pixels per window unit."""
+        return self.fb_width / self.width if self.width else 1.0
+
+
+@dataclass(frozen=True)
+class KeyEvent:
+    name: str  # GLFW's name of the key
+    shift: bool
+    repeated: bool  # a held key's repeat, not a press
+
+
+def check_display() -> None:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
+                                                 os.environ.get("WAYLAND_DISPLAY")):
+        raise UserError(NO_DISPLAY.format(why="DISPLAY and WAYLAND_DISPLAY are unset"))
+
+
+def _create(width: int, height: int, title: str):
+    check_display()
+    glfw.ERROR_REPORTING = "ignore"  # failures are checked through return values below
+    if not glfw.init():
+        description = glfw.get_error()[1] if hasattr(glfw, "get_error") else None
+        reason = description.decode() if isinstance(description, bytes) else (description or "glfw could not start")
+        raise UserError(NO_DISPLAY.format(why=reason))
+    glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+    glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+    glfw.window_hint(glfw.SCALE_TO_MONITOR, True)
+    window = None
+    for major, minor in ((4, 3), (3, 3)):  # 4.3 brings compute shaders; macOS stops at 4.1
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, major)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, minor)
+        window = glfw.create_window(width, height, title, None, None)
+        if window:
+            break
+    if not window:
+        glfw.terminate()
+        raise UserError(NO_DISPLAY.format(why="no OpenGL 3.3 window could be created on this display"))
+    glfw.make_context_current(window)
+    glfw.swap_interval(1)
+    return window
+
+
+class Window:
+    """A glfw window with its GL context (moderngl) and Dear ImGui (with ImPlot) on it."""
+
+    def __init__(self, width: int, height: int, title: str):
+        self.handle = _create(width, height, title)
+        try:
+            self.ctx = moderngl.create_context(require=330)
+            self._setup_imgui()
+        except BaseException:
+            glfw.destroy_window(self.handle)
+            glfw.terminate()
+            raise
+        # glFinish through ctypes releases the GIL while the GPU (or llvmpipe) works; moderngl's
+        # calls hold it, which would stall the training thread for the whole render.
+        self.finish = ctypes.CFUNCTYPE(None)(glfw.get_proc_address("glFinish"))
+
+    def _setup_imgui(self) -> None:
+        self.imgui_context = imgui.create_context()
+        self.implot_context = implot.create_context()
+        io = imgui.get_io()
+        io.set_ini_filename(None)  # keep no imgui.ini next to the user's files
+        io.config_flags &= ~imgui.ConfigFlags_.nav_enable_keyboard  # our keys, not ImGui navigation
+        self.size = self.measure()
+        content = glfw.get_window_content_scale(self.handle)[0] or 1.0
+        # The part of the monitor's DPI scale that the framebuffer scale does not already do.
+        self.ui_scale = max(1.0, content / self.size.scale)
+        if FONT.exists():
+            io.fonts.add_font_from_file_ttf(str(FONT), 15.0)
+        style = imgui.get_style()
+        style.scale_all_sizes(self.ui_scale)
+        style.font_scale_dpi = self.ui_scale
+        self.last_input = time.perf_counter()
+        self.keys: list[KeyEvent] = []
+        self._install_callbacks()  # before ImGui's backend, which chains to them
+        imgui.backends.glfw_init_for_opengl(ctypes.cast(self.handle, ctypes.c_void_p).value, True)
+
+    def _install_callbacks(self) -> None:
+        def touched(*_args) -> None:
+            self.last_input = time.perf_counter()
+
+        def key(_window, code, _scancode, action, mods) -> None:
+            touched()
+            if action in (glfw.PRESS, glfw.REPEAT) and code in KEY_NAMES:
+                self.keys.append(KeyEvent(KEY_NAMES[code], bool(mods & glfw.MOD_SHIFT), action == glfw.REPEAT))
+
+        self._callbacks = (touched, key)  # keep references: glfw holds only C pointers
+        glfw.set_cursor_pos_callback(self.handle, touched)
+        glfw.set_mouse_button_callback(self.handle, touched)
+        glfw.set_scroll_callback(self.handle, touched)
+        glfw.set_key_callback(self.handle, key)
+        glfw.set_char_callback(self.handle, touched)
+        glfw.set_window_size_callback(self.handle, touched)
+
+    # ---- each frame ------------------------------------------------------------------------------
+
+    def measure(self) -> WindowSize:
+        return WindowSize(*glfw.get_framebuffer_size(self.handle), *glfw.get_window_size(self.handle))
+
+    def begin_frame(self) -> list[KeyEvent]:
+        """Poll events and start an ImGui frame; returns the keys pressed since the last frame."""
+        glfw.poll_events()
+        self.size = self.measure()
+        imgui.backends.glfw_new_frame()
+        imgui.new_frame()
+        keys, self.keys = self.keys, []
+        return keys
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, waking at once on input."""
+        glfw.wait_events_timeout(seconds)
+
+    @property
+    def should_close(self) -> bool:
+        return bool(glfw.window_should_close(self.handle))
+
+    def swap(self) -> None:
+        glfw.swap_buffers(self.handle)
+
+    def read(self, viewport: tuple[int, int, int, int]) -> np.ndarray:
+        """RGB uint8 [h, w, 3] of the framebuffer's `viewport` (x, y from the bottom), row 0 at the top."""
+        _, _, width, height = viewport
+        raw = self.ctx.screen.read(viewport=viewport, components=3, alignment=1)
+        return np.frombuffer(raw, np.uint8).reshape(height, width, 3)[::-1].copy()
+
+    def screenshot(self, folder: Path = Path("screenshots")) -> Path:
+        from PIL import Image
+
+        pixels = self.read((0, 0, self.size.fb_width, self.size.fb_height))
+        folder.mkdir(exist_ok=True)
+        path = folder / f"ginn-gl-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')[:-3]}.png"
+        Image.fromarray(pixels).save(path)
+        return path
+
+    def destroy(self) -> None:
+        imgui.backends.glfw_shutdown()
+        implot.destroy_context(self.implot_context)
+        imgui.destroy_context(self.imgui_context)
+        self.ctx.release()
+        glfw.destroy_window(self.handle)
+        glfw.terminate()
