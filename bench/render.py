@@ -25,8 +25,9 @@ import torch
 from ginn_gl.core.network import grid_points
 from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.runfile import load_run
-from ginn_gl.render.context import headless_context
-from ginn_gl.render.renderer import NetworkRenderer, OffscreenTarget, ViewOptions, choose_shader_path, software_renderer
+from ginn_gl.core.view import ViewSettings
+from ginn_gl.render.context import headless_context, software_renderer
+from ginn_gl.render.renderer import NetworkRenderer, OffscreenTarget, choose_shader_path
 from ginn_gl.train.model import load_flat, reference_module
 
 SIZES = [(512, 512), (1024, 1024), (1920, 1080)]
@@ -82,7 +83,6 @@ def main() -> None:
         renderer = NetworkRenderer(ctx, run.layers, run.activation, path)
         renderer.set_weights(run.weights[-1])
         renderer.set_target(run.target)
-        renderer.set_neurons(np.ones(renderer.n_hidden, dtype=bool))
         renderers[path] = renderer
     module = load_flat(reference_module(run.layers, run.activation), run.weights[-1])
     colours = torch.from_numpy(np.concatenate(neuron_colours(run.layers)))
@@ -99,7 +99,7 @@ def main() -> None:
     print("|---|" + "---:|" * (2 * len(paths) + 2))
     for width, height in SIZES:
         target = OffscreenTarget(ctx, width, height)
-        options = ViewOptions()
+        options = ViewSettings(run.layers)  # every line drawn
         cells, best = [], float("inf")
         for path in paths:
             def gl_frame(target=target, width=width, height=height, options=options, r=renderers[path]):
