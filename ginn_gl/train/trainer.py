@@ -1,8 +1,8 @@
 """The training worker: a thread that runs the step engine and records into the histories.
 
 It never waits for a reader; readers (the window, the saver) take what they need from the
-histories at any time. Stop, pause and resume are honoured between steps, so a stop request
-ends the thread within a block's worth of steps (well under 100 ms).
+histories at any time. Stop is honoured between steps, pause and resume between blocks, so a stop
+request ends the thread within a step (well under 100 ms).
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class Trainer:
     def start(self) -> Trainer:
         if self._thread is not None:
             raise RuntimeError("a Trainer starts once; make a new one to train again")
-        self.state = State.RUNNING  # before the thread exists: the worker is still the only writer after
         self._thread = threading.Thread(target=self._run, name="ginn-gl-trainer", daemon=True)
         self._thread.start()
         return self
@@ -120,6 +119,7 @@ class Trainer:
 
     def _run(self) -> None:
         started = time.perf_counter()
+        self.state = State.RUNNING
         try:
             self.state = self._train()
         except BaseException as exc:  # noqa: BLE001 - handed to the joining thread
