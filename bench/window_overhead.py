@@ -1,113 +1,84 @@
-"""How much the open window slows training: steps done in the same wall time by the trainer
-alone and by the trainer with the live window open (the same config, both from step 0), in one
-process. Starts its own Xvfb when there is no display.
+"""How much the open window slows training: one trainer, one window, in one process; phases of a
+few seconds alternate between the window drawing frames (watching, or scrubbing with a key press
+every 50 ms) and the window drawing nothing, so the trainer runs alone. Each drawing phase is
+compared with the mean of the idle phases on either side of it, which cancels the machine's drift
+and the run's own speed-up as snapshots grow sparser. Starts its own Xvfb.
 
-    python bench/window_overhead.py [--seconds 12] [--interact]
+    python bench/window_overhead.py [--phase 2] [--cycles 8] [--interact] [--pace max]
 
---interact also scrubs the slider back and forth (a key press every 50 ms) while it measures.
+The window trains at --pace (default max: as fast as the hardware goes, which it must not slow).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
+import ctypes
+import statistics
 import sys
 import time
 
-from ginn_gl.cli.commands import prepare_process
+from xvfb import start_xvfb  # bench/xvfb.py
+
+from ginn_gl.cli.commands import prepare_process, training_session
 from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.pace import parse_pace
 from ginn_gl.core.targets import load_target
-from ginn_gl.train.trainer import Trainer
-
-
-def start_xvfb() -> subprocess.Popen | None:
-    if os.environ.get("DISPLAY") or not shutil.which("Xvfb"):
-        return None
-    read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x900x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    number = b""
-    while not number.endswith(b"\n"):
-        chunk = os.read(read, 1)
-        if not chunk:  # Xvfb exited before it named its display
-            raise SystemExit("Xvfb did not start")
-        number += chunk
-    os.close(read)
-    os.environ["DISPLAY"] = f":{number.decode().strip()}"
-    return proc
-
-
-def alone(config: TrainConfig, seconds: float) -> int:
-    trainer = Trainer(config, load_target(config.image, config.resolution)).start()
-    time.sleep(seconds)
-    steps = trainer.step
-    trainer.stop()
-    return steps
-
-
-def with_window(config: TrainConfig, seconds: float, interact: bool) -> tuple[int, int, float]:
-    from imgui_bundle import imgui
-
-    from ginn_gl.cli.commands import training_session
-    from ginn_gl.ui.app import App
-
-    session = training_session(config, load_target(config.image, config.resolution))
-    app = App(session, title="bench", save_path=None)
-    app.frame()  # the first frame compiles the shaders (seconds on llvmpipe): not part of the measure
-    session.trainer.start()
-    started = time.perf_counter()
-    next_key, direction = started, imgui.Key.left_arrow
-    while time.perf_counter() - started < seconds:
-        if interact and time.perf_counter() >= next_key:  # scrub: Left x 20, Right x 20, ...
-            io = imgui.get_io()
-            io.add_key_event(direction, True)
-            io.add_key_event(direction, False)
-            next_key += 0.05
-            if int((next_key - started) / 1.0) % 2:
-                direction = imgui.Key.right_arrow
-            else:
-                direction = imgui.Key.left_arrow
-        app.frame()
-        app.wait_for_next_frame()
-    # The last frame may end past the deadline: count the steps of exactly `seconds`.
-    steps = round(session.trainer.step * seconds / (time.perf_counter() - started))
-    frames = app.frames
-    view_ms = app.view_ms
-    app.close()
-    return steps, frames, view_ms
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--phase", type=float, default=2.0, help="seconds of each phase")
+    parser.add_argument("--cycles", type=int, default=8, help="drawing phases (each between two idle ones)")
     parser.add_argument("--interact", action="store_true")
     parser.add_argument("--image", default="bottle")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of alone / with the window")
+    parser.add_argument("--pace", default="max")
     args = parser.parse_args()
+    pace = parse_pace(args.pace)
     prepare_process(training=True, window=True)  # as `ginn-gl` does: torch and llvmpipe threads
-    xvfb = start_xvfb()
-    ratios, lines = [], []
-    try:
-        config = TrainConfig(image=args.image, steps=1_280_000, seeds=(2,))
-        base = alone(config, args.seconds)
-        for _ in range(args.rounds):  # alternate, so drift of the machine hits both sides alike
-            steps, frames, view_ms = with_window(config, args.seconds, args.interact)
-            after = alone(config, args.seconds)
-            ratios.append(steps / ((base + after) / 2))
-            lines.append(f"alone {base:,} / window {steps:,} ({frames} frames, view {view_ms:.0f} ms) / "
-                         f"alone {after:,} steps in {args.seconds:g} s: {ratios[-1]:.1%}")
-            base = after
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-    for line in lines:
-        print(line)
-    median = sorted(ratios)[len(ratios) // 2]
-    print(f"training with the window open ({'scrubbing' if args.interact else 'watching'}) runs at "
-          f"{median:.1%} of its speed alone (median of {len(ratios)})")
+    start_xvfb()
+    from imgui_bundle import imgui
+
+    from ginn_gl.ui.app import App
+    from ginn_gl.ui.window import glfw
+
+    config = TrainConfig(image=args.image, steps=1_280_000, seeds=(2,))
+    session = training_session(config, load_target(config.image, config.resolution), pace)
+    app = App(session, title="bench", save_path=None, size=(1600, 1000))
+    app.frame()  # the first frame compiles the shaders (seconds on llvmpipe): not part of the measure
+    trainer = session.trainer.start()
+    window = ctypes.cast(app.window.handle, ctypes.c_void_p).value
+    time.sleep(args.phase)  # past the dense start
+
+    def idle() -> float:
+        first, started = trainer.step, time.perf_counter()
+        time.sleep(args.phase)
+        return (trainer.step - first) / (time.perf_counter() - started)
+
+    def drawing() -> tuple[float, int]:
+        first, frames, started = trainer.step, app.frames, time.perf_counter()
+        next_key = started
+        while time.perf_counter() - started < args.phase:
+            if args.interact and time.perf_counter() >= next_key:  # Left for a second, Right for a second
+                key = glfw.KEY_RIGHT if int(time.perf_counter() - started) % 2 else glfw.KEY_LEFT
+                imgui.backends.glfw_key_callback(window, key, 0, glfw.PRESS, 0)  # as GLFW delivers it
+                imgui.backends.glfw_key_callback(window, key, 0, glfw.RELEASE, 0)
+                next_key += 0.05
+            app.frame()
+            app.wait_for_next_frame()
+        return (trainer.step - first) / (time.perf_counter() - started), app.frames - frames
+
+    alone = [idle()]
+    ratios = []
+    for _ in range(args.cycles):
+        rate, frames = drawing()
+        alone.append(idle())
+        ratios.append(rate / ((alone[-2] + alone[-1]) / 2))
+        print(f"alone {alone[-2]:,.0f} / window {rate:,.0f} steps/s ({frames} frames, {frames / args.phase:.1f}/s, "
+              f"view {app.view_ms:.0f} ms) / alone {alone[-1]:,.0f}: {ratios[-1]:.1%}", flush=True)
+    app.close()
+    print(f"training with the window open ({'scrubbing' if args.interact else 'watching'}, pace "
+          f"{args.pace}) runs at {statistics.median(ratios):.1%} of its speed alone (median of {len(ratios)} "
+          f"phases of {args.phase:g} s)")
     sys.stdout.flush()
 
 

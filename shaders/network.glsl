@@ -75,10 +75,12 @@ vec4 weight_texel(int i) {
 
 // Coverage of a pixel by the zero-crossing of z, a line `width` pixels wide, for four neurons at
 // once. The network is piecewise linear, so |z| / |grad z| is the exact distance in pixels
-// within a linear piece: no fwidth, no 2x2-quad artefacts.
+// within a linear piece: no fwidth, no 2x2-quad artefacts. A line under a pixel wide (a reduced
+// view's, or a thin one) is drawn a pixel wide at its share of the opacity: even, not dashed.
 vec4 coverage4(vec4 z, vec4 zx, vec4 zy, vec4 width) {
     vec4 g = sqrt(zx * zx + zy * zy);
-    vec4 a = clamp(0.5 * width - abs(z) / max(g, vec4(1e-30)) + 0.5, 0.0, 1.0);
+    vec4 drawn = max(width, vec4(1.0));
+    vec4 a = clamp(0.5 * drawn - abs(z) / max(g, vec4(1e-30)) + 0.5, 0.0, 1.0) * (width / drawn);
     return mix(vec4(0.0), a, greaterThan(g, vec4(0.0)));
 }
 

@@ -201,17 +201,23 @@ def test_keys_typed_into_a_field_go_to_the_field(live_app):
     assert app.settings.view.view == "target", "outside the field, keys work again"
 
 
-def test_restart_trains_a_fresh_network(live_app):
+def test_restart_asks_before_discarding_a_finished_run(live_app):
     from ginn_gl.ui.window import glfw
 
-    app = live_app
+    app = live_app  # trained to the end by the fixture
     old = app.session.trainer
     press(app, glfw.KEY_R)
-    assert app.session.trainer is not old and not old.alive
+    assert app.confirm_restart == old.config.seed and app.session.trainer is old, "R asks first"
+    press(app, glfw.KEY_N)
+    assert app.confirm_restart is None and app.session.trainer is old, "N keeps the run"
+    press(app, glfw.KEY_R)
+    press(app, glfw.KEY_Y)
     new = app.session.trainer
-    assert new.config.seed == old.config.seed
-    new.join(timeout=60)
+    assert new is not old and not old.alive and new.config.seed == old.config.seed
     np.testing.assert_array_equal(new.histories[0].read(-1).weights, old.histories[0].read(-1).weights)
+    press(app, glfw.KEY_R)  # while training runs, R restarts at once
+    assert app.confirm_restart is None and app.session.trainer is not new
+    app.session.trainer.join(timeout=60)
     app.frame()
 
 
@@ -278,7 +284,7 @@ def test_keys_through_the_glfw_backend_wake_the_window(live_app):
     from ginn_gl.ui.window import glfw
 
     app = live_app
-    app.frame()
+    view(app)  # the view at full resolution: nothing left to refine
     app.window.last_input = 0.0
     assert not app.active
     window = ctypes.cast(app.window.handle, ctypes.c_void_p).value
@@ -342,3 +348,133 @@ def test_the_window_and_render_draw_identical_pixels(display, tmp_path, cli):
     assert result.returncode == 0, result.stderr
     frame = np.asarray(Image.open(frames / "frame-00000.png").convert("RGB")).astype(int)
     assert np.array_equal(frame, first), "export's one frame is the first snapshot"
+
+
+def glfw_event(app, kind, *args):
+    """An input event as GLFW delivers it: ImGui's GLFW backend, chained to the window's callbacks."""
+    from imgui_bundle import imgui
+
+    window = ctypes.cast(app.window.handle, ctypes.c_void_p).value
+    getattr(imgui.backends, f"glfw_{kind}_callback")(window, *args)
+
+
+@pytest.fixture
+def replay_app(display, tmp_path):
+    from ginn_gl.core.runfile import save_run
+    from ginn_gl.train.trainer import Trainer
+    from ginn_gl.ui.app import App, replay_session
+
+    trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
+    trainer.join(timeout=60)
+    run = load_run(save_run(tmp_path / "input.npz", trainer.runs()[0]))
+    app = park_pointer(App(replay_session(run), title="input", size=SIZE, frame_log=tmp_path / "frames.jsonl"))
+    yield app, run, tmp_path / "frames.jsonl"
+    if app.window is not None:
+        app.close()
+
+
+def test_every_key_click_and_notch_is_answered_in_the_next_frame(replay_app):
+    import json
+
+    from ginn_gl.ui.window import glfw
+
+    app, run, log = replay_app
+    press(app, glfw.KEY_HOME)
+    view(app)
+    assert app.snapshot.step == run.steps[0]
+    for _ in range(3):  # three quick presses, all before the next frame
+        glfw_event(app, "key", glfw.KEY_RIGHT, 0, glfw.PRESS, 0)
+        glfw_event(app, "key", glfw.KEY_RIGHT, 0, glfw.RELEASE, 0)
+    app.frame()
+    frames = [json.loads(line) for line in log.read_text().splitlines()]
+    assert frames[-1]["keys"] == ["RIGHT"] * 3 and frames[-1]["step"] == app.snapshot.step == run.steps[3]
+    assert frames[-1]["view_ms"] is not None, "the view was redrawn in that frame"
+
+    x, y, side, _ = app.view_rect  # the view's centre, in window units (no HiDPI under Xvfb)
+    centre = (x + side / 2, app.window.size.height - (y + side / 2))
+    glfw_event(app, "cursor_pos", *centre)
+    for _ in range(3):
+        glfw_event(app, "scroll", 0.0, 1.0)
+    app.frame()
+    assert app.settings.view.zoom == pytest.approx(1.2**3), "three notches, one frame"
+    glfw_event(app, "cursor_pos", centre[0] + 51, centre[1])
+    glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+    glfw_event(app, "cursor_pos", centre[0], centre[1])
+    app.frame()
+    glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+    x0, _, x1, _ = app.settings.view.domain
+    assert (x0 + x1) / 2 == pytest.approx(0.5 + 51 / side / 1.2**3), "a drag of 51 px pans 51 px"
+
+    glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)  # two presses 0.45 s apart:
+    glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+    time.sleep(0.45)
+    glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+    glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+    app.frame()
+    assert app.settings.view.zoom == pytest.approx(1.2**3), "not a double-click"
+    for _ in range(2):  # a double-click with no frame between its presses: timed by the window
+        glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+        glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+    app.frame()
+    assert app.settings.view.domain == (0.0, 0.0, 1.0, 1.0), "a double-click resets the view"
+
+
+def test_a_change_is_drawn_at_once_reduced_then_refined(replay_app):
+    """On a CPU rasteriser the frame after a key shows the next snapshot at a reduced scale that
+    matches numpy there; frames after it refine the view to full resolution."""
+    from ginn_gl.ui.window import glfw
+
+    app, run, log = replay_app
+    if not app.pane.progressive:
+        pytest.skip("a GPU draws every change at full resolution")
+    app.settings.view.output_boundary = False
+    press(app, glfw.KEY_N)
+    press(app, glfw.KEY_HOME)
+    view(app)
+    press(app, glfw.KEY_RIGHT)  # its first frame handles the key
+    pane = app.pane
+    assert app.snapshot.step == run.steps[1] and pane.reduction > 1 and not pane.complete
+    texture = pane.reduced[-(-pane.side // pane.reduction)][0]
+    size = texture.size[0]
+    pixels = np.frombuffer(texture.read(), np.uint8).reshape(size, size, 4)[::-1, :, 0].astype(float)
+    assert np.abs(pixels - prediction(run.weights[1], size)).max() <= 1.0, "the reduced view is the new snapshot"
+    frames = 0
+    while not pane.complete:
+        app.frame()
+        frames += 1
+    assert frames >= 1 and np.abs(view(app)[..., 0] - prediction(run.weights[1], pane.side)).max() <= 1.0
+
+
+def test_the_frame_log_has_a_line_per_presented_frame(replay_app):
+    import json
+
+    from ginn_gl.ui.window import glfw
+
+    app, run, log = replay_app
+    for _ in range(3):
+        app.frame()
+    press(app, glfw.KEY_T)
+    app.close()
+    frames = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(frames) == app.frames
+    for frame in frames:
+        assert {"t", "step", "newest", "training", "scale", "view_ms", "keys"} <= set(frame)
+        assert frame["step"] in run.steps and frame["newest"] == run.steps[-1] and frame["training"] is False
+        assert 0 < frame["scale"] <= 1 and (frame["view_ms"] is None or frame["view_ms"] >= 0)
+    assert [f["keys"] for f in frames if f["keys"]] == [["T"]]
+    times = [f["t"] for f in frames]
+    assert times == sorted(times) and abs(times[-1] - time.time()) < 60
+
+
+def test_the_panel_fits_a_900_px_window(display):
+    from ginn_gl.cli.commands import training_session
+    from ginn_gl.ui.app import App
+
+    session = training_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
+    app = App(session, title="fits", size=(1600, 900))
+    try:
+        for _ in range(3):
+            app.frame()
+        assert app.panel.overflow == 0, "no scrolling down to Status"
+    finally:
+        app.close()

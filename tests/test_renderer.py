@@ -274,8 +274,8 @@ def test_every_uniform_must_be_set(gl_context, shader_path, monkeypatch):
     renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     original = renderer.uniforms
 
-    def forgetful(viewport, view):
-        values = original(viewport, view)
+    def forgetful(viewport, view, pixel_scale=1.0):
+        values = original(viewport, view, pixel_scale)
         values.pop("u_line_width")
         return values
 

@@ -149,3 +149,37 @@ def test_the_readme_lists_exactly_the_keymaps_keys():
     table = readme[readme.index("| key |"):].split("\n\n")[0].splitlines()[2:]  # past header and rule
     rows = [re.match(r"\| (.+?) \|", line).group(1) for line in table]
     assert rows == [binding.label for binding in KEYMAP]
+
+
+def test_plus_and_minus_set_the_pace_while_following_a_live_run_else_the_playback_speed():
+    s = Settings(sizes=SIZES, training=True)
+    pace, speed = s.pace, s.speed
+    s.faster()
+    assert s.pace == pytest.approx(pace * 1.5) and s.speed == speed, "following live: the pace"
+    s.toggle_max_pace()
+    assert s.pace is None, "M: max"
+    s.faster()
+    assert s.pace is None, "nothing is faster than max"
+    s.toggle_max_pace()
+    assert s.pace == pytest.approx(pace * 1.5), "M again: the pace it had"
+    s.seek(3)  # scrubbing: + and - set the playback speed
+    s.slower()
+    assert s.speed == pytest.approx(speed / 1.5) and s.pace == pytest.approx(pace * 1.5)
+    s.go_live()
+    s.pace = None
+    s.slower()
+    assert s.pace == pytest.approx(MAX_SPEED), "slower than max: the top of the range"
+    s.training = False  # the run finished: following the newest is no longer pacing anything
+    s.faster()
+    assert s.speed == pytest.approx(speed) and s.pace == pytest.approx(MAX_SPEED)
+
+
+@pytest.mark.parametrize("points", [1999, 2000, 3000, 87_000])
+def test_the_plotted_minibatch_curve_reaches_the_newest_step(points):
+    from ginn_gl.ui.lossplot import PLOT_POINTS, LossPlot
+
+    history = History(N_PARAMS, 1 << 22)
+    history.losses.push(np.arange(points, dtype=np.float32))
+    plot = LossPlot().update(history)
+    assert plot["loss_steps"][-1] == points and len(plot["loss"]) <= PLOT_POINTS
+    assert plot["loss"].mean() == pytest.approx((points - 1) / 2, rel=0.01), "bucket means of the whole curve"

@@ -21,6 +21,7 @@ from ginn_gl.cli.commands import (
     cmd_train,
 )
 from ginn_gl.core.errors import UserError
+from ginn_gl.core.pace import DEFAULT_PACE
 
 DESCRIPTION = """\
 Watch a small ReLU network learn a black-and-white picture: it maps each pixel (x, y) to the
@@ -38,6 +39,15 @@ def drawing_parser(sub, name: str, summary: str, description: str, out: tuple[st
     parser.add_argument("--size", default=size[0], metavar=size[1], help=size[2])
     add_view_arguments(parser)
     return parser
+
+
+def add_window_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fps", type=float, default=60.0, help="frame limit (default 60)")
+    parser.add_argument("--window-size", default="1600x900", metavar="WxH",
+                        help="the window's size in screen units (default 1600x900)")
+    parser.add_argument("--frame-log", metavar="PATH",
+                        help="write one JSON line per presented frame (time, step shown, newest step, "
+                             "training, view scale and time, keys handled): for benches and bug reports")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,14 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     saving.add_argument("--save", metavar="PATH",
                         help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz)")
     saving.add_argument("--no-save", action="store_true", help="do not save the run on close")
-    live.add_argument("--fps", type=float, default=60.0, help="frame limit (default 60)")
+    live.add_argument("--pace", default=str(DEFAULT_PACE), metavar="N|max",
+                      help="training pace in snapshots per second, the unit of playback: early, when every "
+                           "step is a snapshot, you see each one; later the hardware sets the speed. max: "
+                           f"no limit (default {DEFAULT_PACE:g}; `ginn-gl train` is never paced)")
+    add_window_arguments(live)
     live.set_defaults(func=cmd_live)
 
     replay = sub.add_parser("replay", help="the window on a recorded run, no training",
                             description="Open the window on a recorded run file to scrub and play its "
                                         "history; nothing is trained.")
     replay.add_argument("run", metavar="RUN", help="a run file (.npz)")
-    replay.add_argument("--fps", type=float, default=60.0, help="frame limit (default 60)")
+    add_window_arguments(replay)
     replay.set_defaults(func=cmd_replay)
 
     train = sub.add_parser("train", help="train headlessly with a progress bar; write a run file",

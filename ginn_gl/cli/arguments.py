@@ -120,6 +120,16 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def check_window_fps(fps: float) -> None:
-    if not (1.0 <= fps <= 1000.0):
-        raise UserError(f"--fps {fps} is out of range; use 1 to 1000")
+def window_options(args: argparse.Namespace) -> dict:
+    """The App's keyword arguments from add_window_arguments' options."""
+    if not (1.0 <= args.fps <= 1000.0):
+        raise UserError(f"--fps {args.fps} is out of range; use 1 to 1000")
+    width, _, height = args.window_size.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        size = (0, 0)
+    if not (320 <= size[0] <= 16384 and 240 <= size[1] <= 16384):
+        raise UserError(f"--window-size {args.window_size!r} is not WxH from 320x240 to 16384x16384; "
+                        "use e.g. --window-size 1600x900")
+    return {"fps": args.fps, "size": size, "frame_log": args.frame_log}

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ginn_gl.cli.arguments import check_window_fps, config_from_args, parse_size, view_from_args
+from ginn_gl.cli.arguments import config_from_args, parse_size, view_from_args, window_options
 from ginn_gl.cli.progress import ProgressBar
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.errors import UserError
+from ginn_gl.core.pace import pace_label, parse_pace
 from ginn_gl.core.progress import State
 from ginn_gl.core.runfile import load_run, save_run
 from ginn_gl.core.targets import Target, load_target
@@ -30,8 +31,9 @@ PROG = "ginn-gl"
 
 def prepare_process(training: bool = False, window: bool = False) -> None:
     """Process-wide settings, made once at start-up, before torch or the GL driver starts work."""
-    if window:
+    if window and training:
         # Training takes all cores but one; a CPU rasteriser (Mesa llvmpipe) gets the one left.
+        # (A replay trains nothing: llvmpipe keeps its default, every core.)
         os.environ.setdefault("LP_NUM_THREADS", "1")
     if training:
         import torch
@@ -106,33 +108,35 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ---- the window -----------------------------------------------------------------------------------
 
-def training_session(config: TrainConfig, target: Target):
+def training_session(config: TrainConfig, target: Target, pace: float | None = None):
     """A window session that trains `config` (one seed); restarting makes another with a new seed."""
     from ginn_gl.train.trainer import Trainer
     from ginn_gl.ui.app import Session
 
-    trainer = Trainer(config, target)
+    trainer = Trainer(config, target, pace=pace)
     return Session(history=trainer.histories[0], target=target.pixels, sizes=config.sizes,
                    activation=config.activation, seed=config.seed, device=f"training on {trainer.device}",
-                   trainer=trainer, restart=lambda seed: training_session(config.with_seed(seed), target))
+                   trainer=trainer, restart=lambda seed: training_session(config.with_seed(seed), target, pace))
 
 
 def cmd_live(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    check_window_fps(args.fps)
+    window = window_options(args)
+    pace = parse_pace(args.pace)
     save = None if args.no_save else Path(args.save) if args.save else default_run_path(config.image, config.seed)
     target = load_target(config.image, config.resolution)
     prepare_process(training=True, window=True)
     from ginn_gl.ui.app import App  # imports imgui and glfw: only for the window
 
-    session = training_session(config, target)
+    session = training_session(config, target, pace)
     app = App(session, title=f"ginn-gl: {image_label(config.image)}, seed {config.seed}", save_path=save,
-              fps=args.fps)
+              **window)
     try:
         session.trainer.start()  # once the window is open: no display means no training either
         where = "not saved" if save is None else f"saved to {save}"
-        print(f"training seed {config.seed} on {image_label(config.image)} ({session.device}); close the "
-              f"window, press Esc or Q, or Ctrl+C here to stop: the run is {where}", flush=True)
+        print(f"training seed {config.seed} on {image_label(config.image)} ({session.device}, pace "
+              f"{pace_label(pace)}); close the window, press Esc or Q, or Ctrl+C here to stop: the run is {where}",
+              flush=True)
         app.run()
     finally:
         trainer = app.session.trainer
@@ -145,12 +149,12 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    check_window_fps(args.fps)
+    window = window_options(args)
     run = load_run(args.run)
     prepare_process(window=True)
     from ginn_gl.ui.app import App, replay_session
 
-    app = App(replay_session(run), title=f"ginn-gl replay: {Path(args.run).name}", fps=args.fps)
+    app = App(replay_session(run), title=f"ginn-gl replay: {Path(args.run).name}", **window)
     print(f"replaying {args.run} ({len(run)} snapshots); close the window or press Esc or Q to quit",
           flush=True)
     try:

@@ -28,3 +28,6 @@ class Progress:
     step_ms: float
     loss: float  # latest minibatch loss (first seed)
     state: State
+    pace: float | None = None  # snapshots per second asked for (None: no limit)
+    snapshot_rate: float = 0.0  # snapshots per second recorded, smoothed
+    keeping_pace: bool = False  # the hardware is faster than the pace (the worker waits for it)

@@ -167,15 +167,16 @@ class NetworkRenderer:
 
     # ---- drawing ---------------------------------------------------------------------------------
 
-    def uniforms(self, viewport: tuple[int, int, int, int], view: ViewSettings) -> dict[str, object]:
+    def uniforms(self, viewport: tuple[int, int, int, int], view: ViewSettings,
+                 pixel_scale: float = 1.0) -> dict[str, object]:
         values = {
             "u_target": 2,
             "u_domain": tuple(float(v) for v in view.domain),
             "u_viewport": tuple(float(v) for v in viewport),
             "u_view": VIEWS.index(view.view),
-            "u_line_width": float(view.line_width),
-            "u_highlight_width": float(view.highlight_width),
-            "u_output_width": OUTPUT_WIDTH if view.output_boundary else 0.0,
+            "u_line_width": float(view.line_width) * pixel_scale,
+            "u_highlight_width": float(view.highlight_width) * pixel_scale,
+            "u_output_width": OUTPUT_WIDTH * pixel_scale if view.output_boundary else 0.0,
         }
         if not self.use_ubo:
             values["u_weights"] = 0
@@ -183,9 +184,12 @@ class NetworkRenderer:
             values["u_image"] = 3
         return values
 
-    def draw(self, viewport: tuple[int, int, int, int], view: ViewSettings) -> None:
-        """Render into the bound framebuffer's `viewport` (x, y from the bottom left, w, h)."""
-        values = self.uniforms(viewport, view)
+    def draw(self, viewport: tuple[int, int, int, int], view: ViewSettings, pixel_scale: float = 1.0) -> None:
+        """Render into the bound framebuffer's `viewport` (x, y from the bottom left, w, h).
+
+        `pixel_scale` < 1 draws a reduced view that is shown upscaled by 1 / pixel_scale: line widths
+        shrink with it, so the lines keep their width on the screen."""
+        values = self.uniforms(viewport, view, pixel_scale)
         missing = set(self._active_uniforms) - values.keys()
         if missing:
             raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
@@ -231,18 +235,20 @@ class NetworkRenderer:
 
 
 class Blit:
-    """blit.glsl: copies a texture, texel for pixel, into the bound framebuffer's viewport."""
+    """blit.glsl: copies a texture into the bound framebuffer's viewport, texel for pixel or scaled."""
 
     def __init__(self, ctx: moderngl.Context):
         self.program = load_program(ctx, "blit.glsl")
         self.vbo = ctx.buffer(COVER_VIEWPORT.tobytes())
         self.vao = ctx.vertex_array(self.program, [(self.vbo, "2f", "in_position")])
 
-    def draw(self, texture: moderngl.Texture, origin: tuple[int, int], unit: int = 0) -> None:
-        """`origin`: the viewport's bottom left corner, where the texture's texel (0, 0) lands."""
+    def draw(self, texture: moderngl.Texture, origin: tuple[int, int], size: tuple[int, int] | None = None,
+             unit: int = 0) -> None:
+        """Fill the rectangle at `origin` (bottom left) of `size` (default the texture's) with the texture."""
         texture.use(unit)
         self.program["u_image"].value = unit
         self.program["u_origin"].value = tuple(origin)
+        self.program["u_size"].value = tuple(size or texture.size)
         self.vao.render(moderngl.TRIANGLES, vertices=3)
 
     def release(self) -> None:

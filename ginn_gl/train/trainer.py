@@ -19,6 +19,7 @@ from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.history import History
 from ginn_gl.core.network import parameter_count
+from ginn_gl.core.pace import Pacer
 from ginn_gl.core.progress import Progress, State
 from ginn_gl.core.runfile import Run, now_iso
 from ginn_gl.core.schedule import learning_rates, next_snapshot_step
@@ -47,7 +48,7 @@ class Trainer:
     stop), which the worker honours between blocks.
     """
 
-    def __init__(self, config: TrainConfig, target: Target, block: int = 256):
+    def __init__(self, config: TrainConfig, target: Target, block: int = 256, pace: float | None = None):
         self.config = config
         self.target = target
         self.device = resolve_device(config.device)
@@ -68,6 +69,7 @@ class Trainer:
         self.step_ms = 0.0
         self.last_loss = float("nan")
         self.elapsed = 0.0
+        self.pacer = Pacer(pace)  # the window trains at a pace in snapshots/s; `train` never waits
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
@@ -81,6 +83,10 @@ class Trainer:
         self._thread = threading.Thread(target=self._run, name="ginn-gl-trainer", daemon=True)
         self._thread.start()
         return self
+
+    def set_pace(self, pace: float | None) -> None:
+        """Snapshots per second to train at (None: as fast as the hardware goes); from any thread."""
+        self.pacer.pace = pace
 
     def pause(self) -> None:
         self._pause.set()
@@ -112,8 +118,9 @@ class Trainer:
         return self.state.done
 
     def progress(self) -> Progress:
-        return Progress(self.step, self.config.steps, self.steps_per_second, self.step_ms,
-                        self.last_loss, self.state)
+        pacer = self.pacer
+        return Progress(self.step, self.config.steps, self.steps_per_second, self.step_ms, self.last_loss,
+                        self.state, pacer.pace, pacer.rate, pacer.keeping_pace)
 
     # ---- the worker --------------------------------------------------------------------------
 
@@ -161,11 +168,27 @@ class Trainer:
             if done:
                 self.last_loss = float(losses[-1, 0])
                 self._update_rate(done, dt)
-            if self.step == target_step and (diverged := self._record_snapshot()):
-                return diverged
+            if self.step == target_step:
+                waited = self._wait_for_pace()
+                if diverged := self._record_snapshot():
+                    return diverged
+                self.pacer.recorded(time.perf_counter(), waited)
         if self.step < total and (diverged := self._record_snapshot()):  # stopped: keep what was done
             return diverged
         return State.FINISHED if self.step >= total else State.STOPPED
+
+    def _wait_for_pace(self) -> bool:
+        """Sleep until the pace lets the next snapshot be recorded; True if it had to wait.
+
+        Sleeps in slices, so a stop request (or a change of pace) takes effect within 50 ms."""
+        waited = False
+        while not self._stop.is_set():
+            delay = self.pacer.delay(time.perf_counter())
+            if delay <= 0.0:
+                break
+            waited = self.pacer.keeping_pace = True  # ahead of the pace already while it waits
+            self._stop.wait(min(delay, 0.05))
+        return waited
 
     def _update_rate(self, done: int, dt: float) -> None:
         if dt <= 0:

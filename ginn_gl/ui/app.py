@@ -1,10 +1,11 @@
 """The live window: the network view on the left, the ImGui panel on the right. Training runs in
-its worker thread; the window only reads the history.
+its worker thread at the settings' pace; the window only reads the history.
 
 One frame, always in this order (the GUI is built before anything is drawn):
-poll events; keys and mouse edit the settings; build the panel (its widgets edit the settings);
-resolve the snapshot to show from the settings; upload it if it changed and draw the view; render
-the panel; carry out requests (screenshot, restart, quit); swap; then sleep to the frame limit
+poll events; keys, clicks and wheel notches edit the settings (every one that arrived); resolve the
+snapshot from the settings and build the panel (its widgets edit the settings); resolve again, so
+the view shows what the panel left; draw the view (progressively on a CPU rasteriser) and the
+panel; carry out requests (screenshot, restart, quit); swap; log the frame; sleep to the next one
 (the main thread never spins: it would starve training).
 """
 
@@ -15,24 +16,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import moderngl
 import numpy as np
 from imgui_bundle import imgui
 
 from ginn_gl.core.history import History, Snapshot
+from ginn_gl.core.pace import DEFAULT_PACE
+from ginn_gl.core.progress import State
 from ginn_gl.core.runfile import Run, save_run
 from ginn_gl.render.context import software_renderer
 from ginn_gl.render.renderer import Blit, NetworkRenderer
+from ginn_gl.ui.framelog import FrameLog
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
-from ginn_gl.ui.panel import Panel, PanelInput, build_help
+from ginn_gl.ui.overlays import build_confirm, build_help, view_badge
+from ginn_gl.ui.panel import Panel, PanelInput
+from ginn_gl.ui.viewpane import ViewPane
 from ginn_gl.ui.viewstate import Settings, dispatch
-from ginn_gl.ui.window import Window
+from ginn_gl.ui.window import Input, Window
 
 PANEL_WIDTH = 470.0
-IDLE_FPS = 5.0  # frames per second while nobody touches the window
+IDLE_FPS = 5.0  # frames per second while nothing moves; input wakes the window at once
 ACTIVE_SECONDS = 1.5  # after the last input, frames stay at the full rate this long
-VIEW_DUTY = 4.0  # a change of snapshot alone is drawn at most every 4 view-render times
-SOFTWARE_DUTY = 3.0  # on a CPU rasteriser a frame starts at most every 3 frame-times
+SOFTWARE_DUTY = 4.0  # a CPU rasteriser beside training at full speed: a frame at most every 4 frame-times
+WHEEL_ZOOM = 1.2  # per wheel notch
 
 
 def smooth(previous: float, value: float, weight: float = 0.1) -> float:
@@ -49,7 +54,7 @@ class Session:
     activation: str
     seed: int
     device: str
-    trainer: object | None = None  # the Trainer while training (pause, resume, stop, progress, runs)
+    trainer: object | None = None  # the Trainer while training (pace, pause, resume, stop, progress, runs)
     restart: Callable[[int], Session] | None = None  # a fresh training session for a seed
 
 
@@ -61,21 +66,17 @@ def replay_session(run: Run) -> Session:
 
 
 class App:
-    def __init__(self, session: Session, *, title: str, save_path: Path | None = None,
-                 fps: float = 60.0, size: tuple[int, int] = (1600, 900)):
+    def __init__(self, session: Session, *, title: str, save_path: Path | None = None, fps: float = 60.0,
+                 size: tuple[int, int] = (1600, 900), frame_log: Path | None = None):
         self.title = title
         self.save_path = save_path
         self.fps = fps
+        self.frame_log = FrameLog(frame_log) if frame_log else None
         self.window = Window(*size, title)
         self.ctx = self.window.ctx
         self.software = software_renderer(self.ctx)
         self.ui = ImGuiRenderer(self.ctx)
         self.blit = Blit(self.ctx)
-        self.view_texture: moderngl.Texture | None = None
-        self.view_fbo: moderngl.Framebuffer | None = None
-        self.view_key: object = None  # what the view texture shows
-        self._wanted_view_key: object = None  # what the settings ask it to show
-        self._view_rendered_at = 0.0
         self._frame_work = 0.0  # seconds the last frame took, swap included
         self.frame_ms = 0.0
         self.view_ms = 0.0
@@ -85,6 +86,8 @@ class App:
         self.captured: np.ndarray | None = None
         self.view_rect = (0, 0, 1, 1)  # x, y (bottom left), w, h in framebuffer pixels
         self.snapshot: Snapshot | None = None  # what the view shows
+        self.confirm_restart: int | None = None  # a seed: asking before a finished run is discarded
+        self.help_rect: tuple[float, float, float, float] | None = None
         self._last_time = self._frame_started = time.perf_counter()
         self._attach(session)
 
@@ -93,7 +96,10 @@ class App:
         self.serial += 1
         self.renderer = NetworkRenderer(self.ctx, session.sizes, session.activation)
         self.renderer.set_target(session.target)
-        self.settings = Settings(sizes=session.sizes)
+        self.pane = ViewPane(self.ctx, self.blit, self.window.finish,
+                             progressive=self.software and self.renderer.path == "fragment")
+        pace = session.trainer.pacer.pace if session.trainer is not None else DEFAULT_PACE
+        self.settings = Settings(sizes=session.sizes, pace=pace)
         self.panel = Panel(sizes=session.sizes, width=PANEL_WIDTH * self.window.ui_scale, seed_field=session.seed)
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -114,112 +120,139 @@ class App:
 
     @property
     def active(self) -> bool:
-        """The user is doing something (or autoplay runs): frames at full rate."""
-        return self.settings.playing or time.perf_counter() - self.window.last_input < ACTIVE_SECONDS
+        """Something moves (input, autoplay, live training, refinement): frames at the full rate."""
+        s = self.settings
+        return (s.playing or (self.training and s.follow_live) or not self.pane.complete
+                or time.perf_counter() - self.window.last_input < ACTIVE_SECONDS)
+
+    def _duty(self) -> float:
+        """Seconds a frame must leave to training: on a CPU rasteriser, while training runs flat out
+        (not waiting for its pace), the frames take at most one core-time in SOFTWARE_DUTY."""
+        trainer = self.session.trainer
+        if not (self.software and self.training) or trainer.progress().keeping_pace:
+            return 0.0
+        return SOFTWARE_DUTY * self._frame_work
 
     def wait_for_next_frame(self) -> None:
-        """The frame limiter. Sleeping (not spinning) leaves the GIL and the CPU to training; when
-        idle the window drops to IDLE_FPS but wakes at once on input."""
+        """The frame limiter. Sleeping (not spinning) leaves the GIL and the CPU to training; a key,
+        click or wheel notch starts the next frame at once (after the duty, if any)."""
         period = 1.0 / (self.fps if self.active else min(self.fps, IDLE_FPS))
-        if self.software:  # a CPU rasteriser fills every pixel on a core training could use
-            period = max(period, SOFTWARE_DUTY * self._frame_work)
-        remaining = period - (time.perf_counter() - self._frame_started)
-        if remaining <= 0:
-            return
-        if self.active:
-            time.sleep(remaining)
-        else:
-            self.window.wait(remaining)
+        duty = self._duty()
+        earliest = self._frame_started + duty
+        if earliest > time.perf_counter():
+            time.sleep(earliest - time.perf_counter())
+        self.window.wait(self._frame_started + max(period, duty) - time.perf_counter())
 
     def frame(self, capture: bool = False) -> None:
         started = self._frame_started = time.perf_counter()
         dt, self._last_time = started - self._last_time, started
-        keys = self.window.begin_frame()
+        arrived = self.window.begin_frame()
         size = self.window.size
         settings, history = self.settings, self.session.history
-        if not imgui.get_io().want_text_input:  # keys typed into a panel field go to the field
-            for key in keys:
-                dispatch(settings, key.name, key.shift, key.repeated)
+        settings.training = self.training
         panel_x = max(0.0, size.width - self.panel.width)
         area = max(1, int(round(panel_x * size.scale)))
         side = max(1, min(area, size.fb_height))
         self.view_rect = ((area - side) // 2, (size.fb_height - side) // 2, side, side)
-        self._mouse()
+        handled = self._keys(arrived)
+        self._pointer(arrived)
         settings.advance(dt)
+        trainer = self.session.trainer
+        if trainer is not None and trainer.pacer.pace != settings.pace:
+            trainer.set_pace(settings.pace)
         shown = settings.resolve(history, self.training)
-        data = PanelInput(history=history, snapshot=shown, activation=self.session.activation,
-                          trainer=self.session.trainer, seed=self.session.seed, device=self.session.device,
-                          frame_ms=self.frame_ms, view_ms=self.view_ms, title=self.title,
+        data = PanelInput(history=history, snapshot=shown, activation=self.session.activation, trainer=trainer,
+                          seed=self.session.seed, device=self.session.device, frame_ms=self.frame_ms,
+                          view_ms=self.view_ms, view_scale=self.pane.scale, title=self.title,
                           view_path=self.renderer.path)
         self.panel.build(settings, data, panel_x, float(size.height))
+        self.help_rect = None
         if settings.show_help:
-            build_help(self.view_rect[0] / size.scale + 20, 20, min(560.0 * self.window.ui_scale, panel_x - 40))
-        imgui.render()
+            self.help_rect = build_help(self.view_rect[0] / size.scale + 20, 20,
+                                        min(560.0 * self.window.ui_scale, panel_x - 40))
+        if self.confirm_restart is not None:
+            self._confirm(build_confirm(panel_x / 2, size.height / 2))
         self.snapshot = settings.resolve(history, self.training)  # the panel's widgets may have moved it
+        if shown is not None and self.snapshot is not None and shown.step != self.snapshot.step:
+            view_badge(self.view_rect[0] / size.scale, f"view: step {self.snapshot.step:,}")
+        imgui.render()
 
         self.ctx.screen.use()
         self.ctx.scissor = None
         self.ctx.viewport = (0, 0, size.fb_width, size.fb_height)
         self.ctx.clear(0.06, 0.06, 0.08)
+        drawn = None
         if self.snapshot is not None:
             self.renderer.set_weights(self.snapshot.weights, key=(self.serial, self.snapshot.step))
-            self._draw_view()
+            drawn = self.pane.update(self.renderer, settings.view, self.renderer.weights_key, side)
+            self.ctx.screen.use()
+            self.pane.present(self.view_rect[:2])
+            if drawn.seconds is not None:
+                self.view_ms = smooth(self.view_ms, drawn.seconds * 1000)
         self.ui.render(imgui.get_draw_data(), (size.fb_width, size.fb_height))
         if capture:
             self.captured = self.window.read(self.view_rect)
         self._carry_out_requests()
         self.window.swap()
+        self._log(drawn, handled)
         self._frame_work = time.perf_counter() - started
         self.frames += 1
         self.frame_ms = smooth(self.frame_ms, self._frame_work * 1000)
 
-    def _carry_out_requests(self) -> None:
-        settings = self.settings
-        if settings.screenshot_requested:
-            settings.screenshot_requested = False
-            self.last_screenshot = self.window.screenshot()
-            print(f"screenshot saved to {self.last_screenshot}", flush=True)
-        if settings.restart_requested:
-            settings.restart_requested = False
-            if self.session.restart is not None:
-                self.restart(self.session.seed if settings.restart_seed is None else settings.restart_seed)
-
-    # ---- the view ---------------------------------------------------------------------------
-
-    def _draw_view(self) -> None:
-        x, y, side, _ = self.view_rect
-        view = self.settings.view
-        key = (self.renderer.weights_key, view.key(), side)
-        if self.view_texture is None or self.view_texture.size != (side, side):
-            if self.view_fbo is not None:
-                self.view_fbo.release()
-                self.view_texture.release()
-            self.view_texture = self.ctx.texture((side, side), 4)
-            self.view_fbo = self.ctx.framebuffer(color_attachments=[self.view_texture])
-            self.view_key = None
-        self._wanted_view_key = key
-        only_snapshot = self.view_key is not None and key[1:] == self.view_key[1:]
-        throttle = max(1.0 / self.fps, VIEW_DUTY * self.view_ms / 1000.0)
-        if only_snapshot and time.perf_counter() - self._view_rendered_at < throttle:
-            # Another snapshot (live or scrubbed) waits its turn: on a CPU rasteriser, drawing every
-            # one would take a whole core from training. On a GPU the wait is under a frame.
-            key = self.view_key
-        if key != self.view_key:  # re-render only when something changed: costly on a CPU rasteriser
-            started = time.perf_counter()
-            self.view_fbo.use()
-            self.renderer.draw((0, 0, side, side), view)
-            self.window.finish()
-            self.view_ms = smooth(self.view_ms, (time.perf_counter() - started) * 1000)
-            self.view_key = key
-            self._view_rendered_at = time.perf_counter()
-            self.ctx.screen.use()
-        self.ctx.viewport = (x, y, side, side)
-        self.blit.draw(self.view_texture, (x, y))
+    def _log(self, drawn, keys: list[str]) -> None:
+        if self.frame_log is None:
+            return
+        shown = self.snapshot
+        self.frame_log.write(t=time.time(), step=None if shown is None else shown.step,
+                             newest=self.session.history.latest_step(), training=self.training,
+                             scale=round(self.pane.scale, 4),
+                             view_ms=None if drawn is None or drawn.seconds is None else round(drawn.seconds * 1e3, 3),
+                             keys=keys, following=self.settings.follow_live, frame_ms=round(self.frame_ms, 2))
 
     @property
     def view_settled(self) -> bool:
-        """The view shows what the settings ask for (no snapshot change is waiting its turn)."""
-        return self.view_key is not None and self.view_key == self._wanted_view_key
+        """The view shows the current snapshot and settings at full resolution."""
+        return self.pane.complete
+
+    # ---- input -------------------------------------------------------------------------------
+
+    def _keys(self, arrived: Input) -> list[str]:
+        """Every key that arrived, through the keymap; returns the names of those handled."""
+        if imgui.get_io().want_text_input:  # keys typed into a panel field go to the field
+            return []
+        handled = []
+        for key in arrived.keys:
+            if self.confirm_restart is not None:  # the question takes the keys: Enter / Y, Esc / N
+                if key.name in ("ENTER", "KP_ENTER", "Y", "ESCAPE", "N"):
+                    self._confirm(key.name in ("ENTER", "KP_ENTER", "Y"))
+                    handled.append(key.name)
+            elif dispatch(self.settings, key.name, key.shift, key.repeated):
+                handled.append(key.name)
+        return handled
+
+    def _over_view(self, x: float, y: float) -> bool:
+        if self.help_rect is not None:
+            hx, hy, hw, hh = self.help_rect
+            if hx <= x < hx + hw and hy <= y < hy + hh:
+                return False
+        return self.view_point(x, y) is not None
+
+    def _pointer(self, arrived: Input) -> None:
+        """Wheel notches zoom about the pointer, a double-click resets, a drag from the view pans it."""
+        view = self.settings.view
+        for event in arrived.pointer:
+            if not self._over_view(event.x, event.y):
+                continue
+            if event.kind == "wheel":
+                view.zoom_about(self.view_point(event.x, event.y), WHEEL_ZOOM ** event.amount)
+            elif event.kind == "double":
+                view.reset_domain()
+        if arrived.drag is not None:
+            x, y, dx, dy = arrived.drag
+            if (dx or dy) and self._over_view(x, y):
+                side_in_window = self.view_rect[2] / self.window.size.scale
+                x0, y0, x1, y1 = view.domain
+                view.pan(-dx / side_in_window * (x1 - x0), -dy / side_in_window * (y1 - y0))
 
     def view_point(self, mouse_x: float, mouse_y: float) -> tuple[float, float] | None:
         """Input-plane point under a mouse position (window coordinates), or None off the view."""
@@ -232,24 +265,32 @@ class App:
         x0, y0, x1, y1 = self.settings.view.domain
         return (x0 + (x1 - x0) * fb_x / side, y0 + (y1 - y0) * (1 - fb_y / side))
 
-    def _mouse(self) -> None:
-        io = imgui.get_io()
-        if io.want_capture_mouse:  # over the panel or the help
-            return
-        point = self.view_point(io.mouse_pos.x, io.mouse_pos.y)
-        view = self.settings.view
-        if point is None:
-            return
-        if io.mouse_wheel:
-            view.zoom_about(point, 1.2 ** io.mouse_wheel)
-        if imgui.is_mouse_double_clicked(imgui.MouseButton_.left):
-            view.reset_domain()
-        elif imgui.is_mouse_dragging(imgui.MouseButton_.left, 0.0):
-            side_in_window = self.view_rect[2] / self.window.size.scale
-            x0, y0, x1, y1 = view.domain
-            view.pan(-io.mouse_delta.x / side_in_window * (x1 - x0), -io.mouse_delta.y / side_in_window * (y1 - y0))
+    # ---- requests ------------------------------------------------------------------------------
 
-    # ---- actions ------------------------------------------------------------------------------
+    def _carry_out_requests(self) -> None:
+        settings = self.settings
+        if settings.screenshot_requested:
+            settings.screenshot_requested = False
+            self.last_screenshot = self.window.screenshot()
+            print(f"screenshot saved to {self.last_screenshot}", flush=True)
+        if settings.restart_requested:
+            settings.restart_requested = False
+            session = self.session
+            seed = session.seed if settings.restart_seed is None else settings.restart_seed
+            if session.restart is None:
+                return
+            if session.trainer.state is State.FINISHED:  # a whole run: ask before it is thrown away
+                self.confirm_restart = seed
+            else:
+                self.restart(seed)
+
+    def _confirm(self, answer: bool | None) -> None:
+        """The answer to "discard the finished run?": True restarts, False cancels, None: not yet."""
+        if answer is None:
+            return
+        seed, self.confirm_restart = self.confirm_restart, None
+        if answer:
+            self.restart(seed)
 
     def restart(self, seed: int) -> None:
         """Stop the current training (its run is discarded) and train a fresh network."""
@@ -257,8 +298,10 @@ class App:
         if old.trainer is not None:
             old.trainer.stop()
         fresh = old.restart(seed)
+        fresh.trainer.set_pace(self.settings.pace)  # the pace the user chose carries over
         fresh.trainer.start()
         self.renderer.release()
+        self.pane.release()
         self._attach(fresh)
 
     # ---- closing ------------------------------------------------------------------------------
@@ -281,11 +324,11 @@ class App:
     def _destroy(self) -> None:
         if self.window is None:
             return
+        if self.frame_log is not None:
+            self.frame_log.close()
         self.ui.release()
+        self.pane.release()
         self.blit.release()
         self.renderer.release()
-        if self.view_fbo is not None:
-            self.view_fbo.release()
-            self.view_texture.release()
         self.window.destroy()
         self.window = None

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ginn_gl.core.history import Snapshot
+from ginn_gl.core.pace import DEFAULT_PACE, MAX_PACE, MIN_PACE
 from ginn_gl.core.view import ViewSettings
 
 X_AXES = ("step", "log step", "snapshot")
-MIN_SPEED, MAX_SPEED = 0.25, 480.0  # snapshots per second in autoplay
+MIN_SPEED, MAX_SPEED = MIN_PACE, MAX_PACE  # snapshots per second in autoplay: the pace's unit and range
 SPEED_FACTOR = 1.5
 
 
@@ -32,7 +33,9 @@ class Settings:
     follow_live: bool = True  # show the newest snapshot as it arrives
     step: int = 0  # when not following: show the newest snapshot at or before this step
     playing: bool = False
-    speed: float = 12.0  # snapshots per second in autoplay
+    speed: float = DEFAULT_PACE  # snapshots per second in autoplay
+    pace: float | None = DEFAULT_PACE  # snapshots per second that training runs at (None: max)
+    training: bool = False  # a run is training: following it live, + and - change its pace
     x_axis: str = "step"  # of the loss plot
     show_help: bool = False
     # Requests the window carries out in the frame they are made.
@@ -43,6 +46,7 @@ class Settings:
     _moves: int = 0  # snapshots to move by at the next resolve (keys and buttons)
     _play_clock: float = 0.0  # autoplay's fraction of a snapshot still to go
     _rewind_at_end: bool = False  # play was pressed: start over if the newest is shown
+    _pace_before_max: float = DEFAULT_PACE
 
     def __post_init__(self) -> None:
         if self.view is None:
@@ -104,11 +108,29 @@ class Settings:
         if self.playing:
             self._play_clock += dt * self.speed
 
+    @property
+    def pacing(self) -> bool:
+        """+, - and the speed slider set the training pace (following a live run), else the speed."""
+        return self.training and self.follow_live
+
     def faster(self) -> None:
-        self.speed = min(MAX_SPEED, self.speed * SPEED_FACTOR)
+        if not self.pacing:
+            self.speed = min(MAX_SPEED, self.speed * SPEED_FACTOR)
+        elif self.pace is not None:
+            self.pace = None if self.pace * SPEED_FACTOR > MAX_PACE else self.pace * SPEED_FACTOR
 
     def slower(self) -> None:
-        self.speed = max(MIN_SPEED, self.speed / SPEED_FACTOR)
+        if not self.pacing:
+            self.speed = max(MIN_SPEED, self.speed / SPEED_FACTOR)
+        else:
+            self.pace = max(MIN_PACE, (MAX_PACE * SPEED_FACTOR if self.pace is None else self.pace) / SPEED_FACTOR)
+
+    def toggle_max_pace(self) -> None:
+        """Training as fast as the hardware goes, or back to the pace it had."""
+        if self.pace is None:
+            self.pace = self._pace_before_max
+        else:
+            self._pace_before_max, self.pace = self.pace, None
 
     # ---- what is drawn -------------------------------------------------------------------------
 
@@ -159,8 +181,12 @@ DIGITS = tuple(str(n) for n in range(1, 10))
 KEYMAP: tuple[Binding, ...] = (
     Binding(("SPACE",), "Space", "play / pause the history; at the end it joins live while training "
             "runs, else it loops", Settings.toggle_play),
-    Binding(("EQUAL", "KP_ADD"), "+", "play faster (also = and the keypad +)", Settings.faster, repeat=True),
-    Binding(("MINUS", "KP_SUBTRACT"), "-", "play slower (also the keypad -)", Settings.slower, repeat=True),
+    Binding(("EQUAL", "KP_ADD"), "+", "faster: the training pace while following live, else the playback "
+            "(also = and the keypad +)", Settings.faster, repeat=True),
+    Binding(("MINUS", "KP_SUBTRACT"), "-", "slower: the training pace while following live, else the playback "
+            "(also the keypad -)", Settings.slower, repeat=True),
+    Binding(("M",), "M", "train at max pace (as fast as the hardware goes), or back to the pace",
+            Settings.toggle_max_pace),
     Binding(("LEFT",), "Left", "one snapshot back", Settings.step_back, repeat=True),
     Binding(("RIGHT",), "Right", "one snapshot forward", Settings.step_forward, repeat=True),
     Binding(("HOME",), "Home", "the first snapshot", Settings.first),
@@ -172,7 +198,8 @@ KEYMAP: tuple[Binding, ...] = (
     Binding(("A",), "A", "all lines", Settings.all_lines),
     Binding(("N",), "N", "no lines", Settings.no_lines),
     Binding(("S",), "S", "save a screenshot PNG (under screenshots/)", Settings.request_screenshot),
-    Binding(("R",), "R", "restart training with the same seed (the current run is discarded)",
+    Binding(("R",), "R", "restart training with the same seed (the current run is discarded; a finished "
+            "one asks first)",
             Settings.request_restart),
     Binding(("F1", "SHIFT+SLASH"), "F1 or ?", "this help", Settings.toggle_help),
     Binding(("ESCAPE", "Q"), "Esc / Q", "quit (the run is saved)", Settings.request_quit),

@@ -5,6 +5,7 @@ window's sizes, its key events (queued, so none is lost between frames) and scre
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import sys
 import time
@@ -45,11 +46,32 @@ class WindowSize:
         return self.fb_width / self.width if self.width else 1.0
 
 
+DOUBLE_CLICK_SECONDS = 0.4  # two presses this close in time (and DOUBLE_CLICK_PIXELS in space)
+DOUBLE_CLICK_PIXELS = 6.0
+
+
 @dataclass(frozen=True)
 class KeyEvent:
     name: str  # GLFW's name of the key
     shift: bool
     repeated: bool  # a held key's repeat, not a press
+
+
+@dataclass(frozen=True)
+class PointerEvent:
+    kind: str  # "wheel" (amount: notches, up positive), "double" (a double-click of the left button)
+    x: float  # where, in window units from the top left
+    y: float
+    amount: float = 0.0
+
+
+@dataclass
+class Input:
+    """What arrived since the last frame, in order: every event is handled in the next frame."""
+
+    keys: list[KeyEvent]
+    pointer: list[PointerEvent]
+    drag: tuple[float, float, float, float] | None  # left button held: press x, y and the motion dx, dy
 
 
 def check_display() -> None:
@@ -115,7 +137,13 @@ class Window:
         style.scale_all_sizes(self.ui_scale)
         style.font_scale_dpi = self.ui_scale
         self.last_input = time.perf_counter()
+        self.pending = False  # a key, click or wheel notch arrived that the next frame must answer
         self.keys: list[KeyEvent] = []
+        self.pointer: list[PointerEvent] = []
+        self._press: tuple[float, float, float] | None = None  # the last left press: time, x, y
+        self._held_from: tuple[float, float] | None = None  # where the held left button went down
+        self._drag = [0.0, 0.0]
+        self._cursor = (0.0, 0.0)
         self._install_callbacks()  # before ImGui's backend, which chains to them
         imgui.backends.glfw_init_for_opengl(ctypes.cast(self.handle, ctypes.c_void_p).value, True)
 
@@ -127,11 +155,41 @@ class Window:
             touched()
             if action in (glfw.PRESS, glfw.REPEAT) and code in KEY_NAMES:
                 self.keys.append(KeyEvent(KEY_NAMES[code], bool(mods & glfw.MOD_SHIFT), action == glfw.REPEAT))
+                self.pending = True
 
-        self._callbacks = (touched, key)  # keep references: glfw holds only C pointers
-        glfw.set_cursor_pos_callback(self.handle, touched)
-        glfw.set_mouse_button_callback(self.handle, touched)
-        glfw.set_scroll_callback(self.handle, touched)
+        def cursor(_window, x, y) -> None:
+            touched()
+            if self._held_from is not None:
+                self._drag[0] += x - self._cursor[0]
+                self._drag[1] += y - self._cursor[1]
+            self._cursor = (x, y)
+
+        def button(_window, which, action, _mods) -> None:
+            touched()
+            if which != glfw.MOUSE_BUTTON_LEFT:
+                return
+            self.pending = True
+            x, y = self._cursor
+            if action != glfw.PRESS:
+                self._held_from = None
+                return
+            now = time.perf_counter()
+            last, self._press = self._press, (now, x, y)
+            self._held_from, self._drag = (x, y), [0.0, 0.0]
+            if last and now - last[0] <= DOUBLE_CLICK_SECONDS and math.hypot(x - last[1], y - last[2]) <= \
+                    DOUBLE_CLICK_PIXELS:
+                self.pointer.append(PointerEvent("double", x, y))
+                self._press = None  # a third press starts afresh
+
+        def scroll(_window, _dx, dy) -> None:
+            touched()
+            self.pending = True
+            self.pointer.append(PointerEvent("wheel", *self._cursor, amount=dy))
+
+        self._callbacks = (touched, key, cursor, button, scroll)  # keep references: glfw holds C pointers
+        glfw.set_cursor_pos_callback(self.handle, cursor)
+        glfw.set_mouse_button_callback(self.handle, button)
+        glfw.set_scroll_callback(self.handle, scroll)
         glfw.set_key_callback(self.handle, key)
         glfw.set_char_callback(self.handle, touched)
         glfw.set_window_size_callback(self.handle, touched)
@@ -141,18 +199,28 @@ class Window:
     def measure(self) -> WindowSize:
         return WindowSize(*glfw.get_framebuffer_size(self.handle), *glfw.get_window_size(self.handle))
 
-    def begin_frame(self) -> list[KeyEvent]:
-        """Poll events and start an ImGui frame; returns the keys pressed since the last frame."""
+    def begin_frame(self) -> Input:
+        """Poll events and start an ImGui frame; returns what arrived since the last frame."""
         glfw.poll_events()
         self.size = self.measure()
         imgui.backends.glfw_new_frame()
         imgui.new_frame()
-        keys, self.keys = self.keys, []
-        return keys
+        drag = None
+        if self._held_from is not None:
+            drag = (*self._held_from, *self._drag)
+            self._drag = [0.0, 0.0]
+        arrived = Input(self.keys, self.pointer, drag)
+        self.keys, self.pointer, self.pending = [], [], False
+        return arrived
 
     def wait(self, seconds: float) -> None:
-        """Sleep, waking at once on input."""
-        glfw.wait_events_timeout(seconds)
+        """Sleep up to `seconds`, waking early when a key, click or wheel notch arrives."""
+        deadline = time.perf_counter() + seconds
+        while not self.pending:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            glfw.wait_events_timeout(left)
 
     @property
     def should_close(self) -> bool:

@@ -1,0 +1,128 @@
+"""Is live training worth watching on this machine? Runs the real `ginn-gl` window under an Xvfb of
+its own, with `--frame-log`, and measures from the log what a user sees:
+
+- coverage: the share of the snapshots recorded while training runs that the view shows at least
+  once (at any scale);
+- lag: while following live, how many snapshots the one shown is behind the newest (median);
+- latency: after training has finished, from an X key event (Right, sent by xdotool) to the first
+  presented frame that shows the next snapshot (median over --presses).
+
+    python bench/view_latency.py [--steps 20000] [--pace 24] [--presses 12] [--window 1600x1000]
+
+Needs Xvfb and xdotool (Debian: apt install xvfb xauth xdotool). Prints the figures and the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from xvfb import start_xvfb  # bench/xvfb.py
+
+from ginn_gl.core.runfile import load_run
+
+TARGETS = {"coverage": 0.80, "lag": 2, "latency_ms": 150}
+
+
+def read_log(path: Path) -> list[dict]:
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, json.JSONDecodeError):
+        return []
+
+
+def wait_for(predicate, log: Path, timeout: float) -> list[dict]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        frames = read_log(log)
+        if predicate(frames):
+            return frames
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for the window ({log})")
+
+
+def xdotool(*args: str) -> str:
+    return subprocess.run(["xdotool", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--pace", default="24")
+    parser.add_argument("--presses", type=int, default=12)
+    parser.add_argument("--window", default="1600x1000")
+    args = parser.parse_args()
+    if not shutil.which("xdotool"):
+        raise SystemExit("this bench needs xdotool (Debian: apt install xdotool)")
+    width, height = (int(v) for v in args.window.split("x"))
+    start_xvfb(width, height)
+    folder = Path(tempfile.mkdtemp(prefix="ginn-gl-latency-"))
+    log, run_path = folder / "frames.jsonl", folder / "run.npz"
+    command = [sys.executable, "-m", "ginn_gl", "--seed", str(args.seed), "--steps", str(args.steps),
+               "--pace", args.pace, "--window-size", args.window, "--frame-log", str(log), "--save", str(run_path)]
+    window = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        frames = wait_for(lambda f: any(not r["training"] for r in f[1:]), log, timeout=600)
+        time.sleep(1.0)  # let the view settle at full resolution
+        window_id = xdotool("search", "--sync", "--name", "^ginn-gl").split()[0]
+        xdotool("windowfocus", "--sync", window_id)
+        xdotool("mousemove", "--window", window_id, "5", "5")  # over the window, hovering nothing
+        xdotool("key", "Home")
+        time.sleep(1.0)
+        presses = []
+        for _ in range(args.presses):
+            before = read_log(log)[-1]["step"]
+            sent = time.time()
+            xdotool("key", "Right")
+            presses.append((sent, before))
+            time.sleep(0.7)  # the view refines to full resolution between presses
+        xdotool("key", "Escape")
+        window.wait(timeout=60)
+    finally:
+        if window.poll() is None:
+            window.kill()
+    frames = read_log(log)
+    steps = load_run(run_path).steps
+    training = [f for f in frames if f["training"]]
+    shown = {f["step"] for f in training}
+    recorded = steps[steps <= max(f["newest"] for f in training)]
+    coverage = np.isin(recorded, list(shown)).mean()
+    lags = [int(np.searchsorted(steps, f["newest"]) - np.searchsorted(steps, f["step"]))
+            for f in training if f["following"]]
+    latencies = []
+    for sent, before in presses:
+        wanted = int(steps[min(np.searchsorted(steps, before) + 1, len(steps) - 1)])
+        after = [f for f in frames if f["t"] > sent and f["step"] == wanted]
+        if after:
+            latencies.append((after[0]["t"] - sent) * 1000)
+    seconds = training[-1]["t"] - training[0]["t"]
+    figures = {
+        "coverage": float(coverage),
+        "lag": float(np.median(lags)),
+        "latency_ms": float(np.median(latencies)) if latencies else float("inf"),
+    }
+    print(f"ginn-gl --seed {args.seed} --steps {args.steps:,} --pace {args.pace}, window {args.window}, "
+          f"under Xvfb: {len(training)} frames while training ({len(training) / seconds:.1f}/s over {seconds:.1f} s), "
+          f"{len(recorded)} snapshots recorded")
+    print(f"coverage: {coverage:.1%} of the snapshots recorded while training appear in the view "
+          f"(target >= {TARGETS['coverage']:.0%})")
+    print(f"lag: median {figures['lag']:.0f} snapshots behind the newest while following live, mean "
+          f"{np.mean(lags):.2f} (target <= {TARGETS['lag']})")
+    print(f"latency: Right key to the frame showing the next snapshot, median {figures['latency_ms']:.0f} ms over "
+          f"{len(latencies)} of {len(presses)} presses, range {min(latencies, default=0):.0f}-"
+          f"{max(latencies, default=0):.0f} ms (target <= {TARGETS['latency_ms']} ms)")
+    met = (figures["coverage"] >= TARGETS["coverage"] and figures["lag"] <= TARGETS["lag"]
+           and figures["latency_ms"] <= TARGETS["latency_ms"] and len(latencies) == len(presses))
+    print("all targets met" if met else "NOT all targets met")
+
+
+if __name__ == "__main__":
+    main()

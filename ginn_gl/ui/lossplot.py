@@ -1,0 +1,98 @@
+"""The panel's loss plot (ImPlot): full-image loss at the snapshots, the minibatch loss fainter, a
+marker at the snapshot shown; clicking or dragging in it seeks."""
+
+from __future__ import annotations
+
+import numpy as np
+from imgui_bundle import imgui, implot
+
+from ginn_gl.ui.viewstate import X_AXES, Settings
+
+PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket means
+EMPTY_LOSS = (0.01, 1.0)  # the y range before there are two points to fit
+
+
+class LossPlot:
+    def __init__(self) -> None:
+        self._key: object = None
+        self.data: dict[str, np.ndarray] = {}
+
+    def update(self, history) -> dict[str, np.ndarray]:
+        """The history's curves as float64 arrays, copied again only when the history changed."""
+        key = (id(history), history.version, history.losses.last_step)
+        if key != self._key:
+            steps = history.steps()
+            snap_loss = history.snapshot_losses()
+            loss_steps, loss = history.losses.arrays()
+            if len(loss) > PLOT_POINTS:  # means of `width` entries; the unfinished tail is its own point
+                width = -(-len(loss) // PLOT_POINTS)
+                cut = len(loss) // width * width
+                tail_steps, tail = loss_steps[cut:], loss[cut:]
+                loss_steps = np.concatenate([loss_steps[width - 1:cut:width], tail_steps[-1:]])
+                loss = np.concatenate([loss[:cut].reshape(-1, width).mean(axis=1), [tail.mean()] if len(tail) else []])
+            self.data = {"steps": steps.astype(np.float64), "snap_loss": snap_loss.astype(np.float64),
+                         "loss_steps": loss_steps.astype(np.float64), "loss": loss.astype(np.float64)}
+            self._key = key
+        return self.data
+
+    def build(self, settings: Settings, history, shown_step: int | None, total_steps: int, height: float) -> None:
+        plot = self.update(history)
+        steps, snap_loss = plot["steps"], plot["snap_loss"]
+        if settings.x_axis == "snapshot":
+            snap_x = np.arange(len(steps), dtype=np.float64)
+            loss_x = np.interp(plot["loss_steps"], steps, snap_x) if len(steps) > 1 else plot["loss_steps"]
+        else:
+            snap_x, loss_x = steps, plot["loss_steps"]
+        loss_y = plot["loss"]
+        if settings.x_axis == "log step":  # a log axis has no room for step 0
+            keep = snap_x > 0
+            snap_x, snap_loss = snap_x[keep], snap_loss[keep]
+            keep = loss_x > 0
+            loss_x, loss_y = loss_x[keep], loss_y[keep]
+        flags = implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
+        if implot.begin_plot("##loss", (-1.0, height), flags):
+            fit = max(len(snap_x), len(loss_x)) > 1
+            auto = implot.AxisFlags_.auto_fit if fit else implot.AxisFlags_.none
+            implot.setup_axes("snapshot" if settings.x_axis == "snapshot" else "step", "loss", auto, auto)
+            implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+            implot.setup_legend(implot.Location_.north_east)  # the early, steep part stays visible
+            if settings.x_axis == "log step":
+                implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
+            if not fit:  # one point (or none) fits no range: show the run's length and a loss decade
+                x_end = {"snapshot": 1.0}.get(settings.x_axis, float(max(total_steps, 10)))
+                implot.setup_axes_limits(1.0 if settings.x_axis == "log step" else 0.0, x_end, *EMPTY_LOSS,
+                                         implot.Cond_.always)
+            if len(loss_x) > 1:
+                faint = implot.Spec()
+                faint.line_color = imgui.ImVec4(0.62, 0.62, 0.70, 0.45)
+                implot.plot_line("minibatch", loss_x, np.maximum(loss_y, 1e-9), faint)
+            if len(snap_x) > 0:
+                full = implot.Spec()
+                full.line_color = imgui.ImVec4(0.35, 0.75, 1.0, 1.0)
+                full.line_weight = 2.0
+                full.marker = implot.Marker_.circle if len(snap_x) == 1 else implot.Marker_.none
+                implot.plot_line("full image", snap_x, np.maximum(snap_loss, 1e-9), full)
+            if shown_step is not None and len(steps):
+                shown = float(np.searchsorted(steps, shown_step) if settings.x_axis == "snapshot" else shown_step)
+                marker = implot.Spec()
+                marker.line_color = imgui.ImVec4(1.0, 0.85, 0.2, 0.9)
+                implot.plot_inf_lines("shown", np.array([max(shown, 1e-9)]), marker)
+            if implot.is_plot_hovered() and imgui.is_mouse_down(imgui.MouseButton_.left) and len(steps):
+                settings.playing = False
+                settings.seek(int(steps[self._nearest(steps, implot.get_plot_mouse_pos().x, settings.x_axis)]))
+            implot.end_plot()
+        for i, axis in enumerate(X_AXES):
+            if i:
+                imgui.same_line()
+            if imgui.radio_button(f"x: {axis}" if i == 0 else axis, settings.x_axis == axis):
+                settings.x_axis = axis
+
+    @staticmethod
+    def _nearest(steps: np.ndarray, x: float, axis: str) -> int:
+        """The snapshot nearest to plot coordinate `x`."""
+        if axis == "snapshot":
+            return int(np.clip(round(x), 0, len(steps) - 1))
+        index = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
+        if index > 0 and abs(steps[index - 1] - x) < abs(steps[index] - x):
+            index -= 1
+        return index

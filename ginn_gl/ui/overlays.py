@@ -1,0 +1,55 @@
+"""What the window draws over the view: the keys (F1), a question before a finished run is
+discarded, and a badge when the view shows another step than the panel."""
+
+from __future__ import annotations
+
+from imgui_bundle import imgui
+
+from ginn_gl.ui.viewstate import KEYMAP, MOUSE_HELP
+
+OVERLAY_FLAGS = (imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize | imgui.WindowFlags_.no_collapse
+                 | imgui.WindowFlags_.no_saved_settings | imgui.WindowFlags_.always_auto_resize)
+
+
+def build_help(x: float, y: float, width: float) -> tuple[float, float, float, float]:
+    """The keymap (and the mouse), over the view; returns the overlay's rectangle (x, y, w, h)."""
+    imgui.set_next_window_pos((x, y))
+    imgui.set_next_window_size((width, 0.0))
+    imgui.set_next_window_bg_alpha(0.92)
+    imgui.begin("Keys (F1 or ? to close)", None, OVERLAY_FLAGS)
+    if imgui.begin_table("keys", 2):
+        for key, what in [(binding.label, binding.help) for binding in KEYMAP] + [MOUSE_HELP]:
+            imgui.table_next_row()
+            imgui.table_next_column()
+            imgui.text(key)
+            imgui.table_next_column()
+            imgui.text_wrapped(what)
+        imgui.end_table()
+    pos, size = imgui.get_window_pos(), imgui.get_window_size()
+    imgui.end()
+    return pos.x, pos.y, size.x, size.y
+
+
+def build_confirm(x: float, y: float) -> bool | None:
+    """"Discard the finished run?" centred at (x, y): True (restart), False (keep it), None (not yet)."""
+    imgui.set_next_window_pos((x, y), imgui.Cond_.always, (0.5, 0.5))
+    imgui.set_next_window_bg_alpha(0.96)
+    imgui.begin("Restart?", None, OVERLAY_FLAGS)
+    imgui.text("Training has finished and the run is not saved yet: it is saved when the window closes.")
+    imgui.text("Restarting discards it.")
+    answer = None
+    if imgui.button("Restart and discard the run (Enter / Y)"):
+        answer = True
+    imgui.same_line()
+    if imgui.button("Keep it (Esc / N)"):
+        answer = False
+    imgui.end()
+    return answer
+
+
+def view_badge(x: float, text: str) -> None:
+    """A small label at the view's top left corner (window units)."""
+    draw = imgui.get_foreground_draw_list()
+    size = imgui.calc_text_size(text)
+    draw.add_rect_filled((x + 6, 6), (x + 14 + size.x, 10 + size.y), imgui.get_color_u32(imgui.ImVec4(0, 0, 0, 0.75)))
+    draw.add_text((x + 10, 8), imgui.get_color_u32(imgui.ImVec4(1.0, 0.85, 0.2, 1.0)), text)
