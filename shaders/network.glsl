@@ -47,6 +47,7 @@ uniform int u_view;           // 0 prediction, 1 target, 2 error
 uniform float u_line_width;       // pixels
 uniform float u_highlight_width;  // pixels
 uniform float u_output_width;     // pixels; 0 hides the output's p = 0.5 boundary
+uniform vec2 u_p_range;           // the prediction view shows p from u_p_range.x (black) to .y (white)
 
 #ifdef FRAGMENT_SHADER
 out vec4 frag_color;
@@ -212,7 +213,8 @@ vec3 shade(vec2 frag) {
         background = wrong ? miss * (0.55 + 0.45 * abs(p - t)) : vec3(mix(0.10, 0.62, t));
         if (!inside) background = OUTSIDE;
     } else {
-        background = inside ? vec3(p) : mix(vec3(p), OUTSIDE, 0.55);
+        float grey = clamp((p - u_p_range.x) / max(u_p_range.y - u_p_range.x, 1e-6), 0.0, 1.0);
+        background = inside ? vec3(grey) : mix(vec3(grey), OUTSIDE, 0.55);
     }
     vec3 colour = lines.rgb + background * (1.0 - lines.a);
     return mix(colour, highlight.rgb, highlight.a);

@@ -107,7 +107,7 @@ def test_corrupt_and_missing_run_files(cli, tmp_path):
 def test_diverging_training_keeps_its_history(cli, tmp_path):
     out = tmp_path / "diverged.npz"
     result = cli("train", "--image", "circle", "--resolution", "32", "--steps", "1000", "--lr", "1e9",
-                 "--schedule", "constant", "--out", out)
+                 "--head", "sigmoid", "--schedule", "constant", "--out", out)
     assert result.returncode == 1
     assert "diverged at step 2" in result.stderr and "Traceback" not in result.stderr
     run = load_run(out)
@@ -134,3 +134,21 @@ def test_ctrl_c_saves_what_was_recorded(tmp_path):
     run = load_run(out)
     assert run.meta["state"] == "stopped" and run.steps[-1] == run.meta["steps_done"] > 0
     assert os.listdir(tmp_path) == ["interrupted.npz"]
+
+
+def test_ginn_sets_the_originals_setup_and_given_options_win(cli, tmp_path):
+    out = tmp_path / "ginn.npz"
+    result = cli("train", "--ginn", "--steps", "120", "--image", "circle", "--resolution", "24", "--out", out)
+    assert result.returncode == 0, result.stderr
+    meta = load_run(out).meta
+    assert (meta["head"], meta["threshold"], meta["snapshots"], meta["schedule"]) == ("softmax2", "white", "ginn",
+                                                                                      "cosine")
+    assert meta["batch_size"] == 128 and meta["lr"] == 1e-3 and meta["steps"] == 120, "--steps given: it wins"
+    run = load_run(out)
+    np.testing.assert_array_equal(run.steps[:3], [0, 1, 2])
+    assert 52 not in run.steps and 53 in run.steps, "the original's snapshots, shifted to optimiser steps"
+    plain = tmp_path / "plain.npz"
+    assert cli("train", "--steps", "60", "--image", "circle", "--resolution", "24", "--head", "sigmoid",
+               "--out", plain).returncode == 0
+    meta = load_run(plain).meta
+    assert (meta["head"], meta["threshold"], meta["snapshots"]) == ("sigmoid", "mid", "geometric")

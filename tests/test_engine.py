@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ginn_gl.core.schedule import learning_rates
 from ginn_gl.core.targets import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
-from ginn_gl.train.model import load_flat, module_flat, reference_module
+from ginn_gl.train.model import init_parameters, load_flat, module_flat, reference_module
 
 TARGET = load_target("bottle", 40).pixels
 
@@ -174,3 +174,37 @@ def test_cuda_training_through_the_cli(tmp_path, cli):
     run = load_run(out)
     assert run.meta["device"].startswith("cuda") and run.steps[-1] == 3000
     assert run.snap_loss[-1] < run.snap_loss[0]
+
+
+@pytest.mark.parametrize("batch_size", [128, 0])
+def test_the_softmax2_head_trains_like_two_logits_under_cross_entropy(batch_size):
+    """The original GINN's last layer: nn.Linear(16, 2), softmax cross-entropy, torch.optim.Adam, from
+    the same seed on the same minibatches; p(white) = softmax(z)[1] against the engine's one logit."""
+    sizes = [2, 16, 16, 16, 1]
+    seed, steps = 7, 300
+    engine = StepEngine(EngineSpec(sizes, "relu", [seed], batch_size, block=100, head="softmax2"), TARGET)
+    reference = load_flat(reference_module([2, 16, 16, 16, 2], "relu"),
+                          init_parameters([2, 16, 16, 16, 2], torch.Generator().manual_seed(seed)))
+    opt = torch.optim.Adam(reference.parameters(), lr=1e-3)
+    table = engine.table
+    points = table[:, :2]
+    for first in range(0, steps, 100):
+        rates = learning_rates(1e-3, "cosine", first, 100, steps)
+        engine.prepare_block(first, 100, rates)
+        for k in range(100):
+            rows = table if batch_size == 0 else table[engine.index_buf[k]]
+            for group in opt.param_groups:
+                group["lr"] = float(rates[k])
+            loss = F.cross_entropy(reference(rows[:, :2]), rows[:, 3].long())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        engine.run_block(100)
+        with torch.no_grad():
+            expected = torch.softmax(reference(points), dim=1)[:, 1].numpy()
+        np.testing.assert_allclose(engine.predict(points.numpy())[0], expected, atol=2e-5)
+        assert engine.block_losses(100)[-1, 0] == pytest.approx(loss.item(), rel=1e-4)
+    # The run layout holds the effective one-logit layer: the difference of the two rows (to float32
+    # noise, which Adam's normalised steps amplify where a gradient is near zero).
+    w, b = reference[-1].weight.detach().numpy(), reference[-1].bias.detach().numpy()
+    np.testing.assert_allclose(engine.parameters()[0][-17:], np.append(w[1] - w[0], b[1] - b[0]), atol=3e-4)

@@ -78,3 +78,16 @@ def test_missing_run_and_no_gl(cli, run_file, tmp_path):
     one_line_error(cli("render", tmp_path / "none.npz", "--out", tmp_path / "x.png"), "not found")
     env = {**os.environ, "__EGL_VENDOR_LIBRARY_FILENAMES": str(tmp_path / "no-vendor.json")}
     one_line_error(cli("render", run_file, "--out", tmp_path / "x.png", env=env), "no OpenGL", "EGL")
+
+
+def test_contrast_stretch_spans_black_to_white_over_the_target(cli, run_file, tmp_path, gl_context):
+    out = tmp_path / "stretch.png"
+    result = cli("render", run_file, "--out", out, "--size", "40", "--neurons", "none", "--snapshot", "3",
+                 "--contrast", "stretch")
+    assert result.returncode == 0, result.stderr
+    grey = np.asarray(Image.open(out).convert("L")).astype(float)
+    run = load_run(run_file)
+    p = evaluate(run.weights[3], run.layers, run.activation, grid_points(40, 40)).probability.reshape(40, 40)
+    assert p.max() - p.min() < 0.5, "an early snapshot: a narrow range of p"
+    expected = 255 * (p - p.min()) / (p.max() - p.min())
+    assert np.abs(grey - expected).max() <= 1.5 and grey.min() == 0 and grey.max() == 255

@@ -38,3 +38,16 @@ def test_cosine_matches_torch_scheduler():
                                rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(learning_rates(1e-3, "cosine", 250, 10, total), expected[250:260])
     assert np.all(learning_rates(0.5, "constant", 3, 4, total) == 0.5)
+
+
+def test_the_originals_snapshots():
+    """The original GINN sampled 431 iterations of 1,280,000 (iteration i after i + 1 updates)."""
+    steps = snapshot_steps(1_280_000, "ginn")
+    assert len(steps) == 431 + 2 and steps[0] == 0 and steps[-1] == 1_280_000, "with the initial and final"
+    inner = steps[1:-1] - 1  # back to the original's iteration numbers
+    np.testing.assert_array_equal(inner[:50], np.arange(50))
+    assert list(inner[50:53]) == [50, 52, 54] and 101 not in inner and 105 in inner and 103 not in inner
+    assert list(inner[-3:]) == [1_250_000, 1_260_000, 1_270_000] and 635_000 in inner and 640_000 in inner
+    assert [next_snapshot_step(s, 1_280_000, "ginn") for s in (0, 50, 51, 1_270_001)] == [1, 51, 53, 1_280_000]
+    short = snapshot_steps(5000, "ginn")
+    assert short[-1] == 5000 and np.all(np.diff(short) > 0) and short[-2] == 4501

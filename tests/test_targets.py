@@ -1,9 +1,12 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from ginn_gl.core.errors import TargetError
 from ginn_gl.core.targets import BUILTIN_DRAWERS, builtin_targets, load_target
+from tests.conftest import IN_CI
 
 
 def test_at_least_five_builtins_each_with_both_classes():
@@ -54,3 +57,38 @@ def test_refusals(tmp_path):
         load_target(str(broken), 16)
     with pytest.raises(TargetError, match="unknown image"):
         load_target("bottel", 16)
+
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "gin.png"
+
+
+@pytest.fixture
+def gin_png():
+    """The original GINN's gin.png (MIT, Luke Darlow), read from beside the checkout, never copied in."""
+    if not REFERENCE.exists():
+        if IN_CI:
+            pytest.fail(f"CI must provide the reference image at {REFERENCE}")
+        pytest.skip(f"no reference image at {REFERENCE}")
+    return REFERENCE
+
+
+def test_the_built_in_bottle_is_drawn_like_gin_png(gin_png):
+    ours = load_target("bottle", 200).pixels
+    for threshold, at_least in (("mid", 0.99), ("white", 0.97)):
+        theirs = load_target(str(gin_png), 200, threshold).pixels
+        assert (ours == theirs).mean() >= at_least, threshold
+    # the label: a large white diamond, a thin black ring, a thin white ring, on the black body
+    row = ours[123]  # through the label's centre (0.617 of the height)
+    assert row[100] == 1 and row[62] == 0 and row[58] == 1 and row[54] == 0 and row[20] == 1
+
+
+def test_the_white_threshold_is_the_originals_rule(gin_png, tmp_path):
+    """A bilinear resize, then only pure white is white: gin.png is 67.1% white, 70.1% at mid-grey."""
+    assert load_target(str(gin_png), 200, "white").pixels.mean() == pytest.approx(0.671, abs=5e-4)
+    assert load_target(str(gin_png), 200, "mid").pixels.mean() == pytest.approx(0.701, abs=5e-4)
+    light = np.full((8, 8), 200, np.uint8)  # light grey with one black pixel: no pure white at all
+    light[0, 0] = 0
+    Image.fromarray(light).save(tmp_path / "grey.png")
+    assert load_target(str(tmp_path / "grey.png"), 16, "mid").pixels.mean() > 0.9
+    with pytest.raises(TargetError, match="only pure white"):
+        load_target(str(tmp_path / "grey.png"), 16, "white")

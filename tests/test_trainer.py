@@ -94,7 +94,7 @@ def test_worker_exception_reaches_the_caller():
 
 
 def test_divergence_stops_with_the_step_and_keeps_history():
-    trainer = train(steps=3000, lr=1e9, schedule="constant")
+    trainer = train(steps=3000, lr=1e9, schedule="constant", head="sigmoid")
     assert trainer.state is State.DIVERGED
     assert "diverged at step 2" in trainer.message
     steps = trainer.histories[0].steps()

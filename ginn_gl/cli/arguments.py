@@ -10,12 +10,13 @@ from dataclasses import fields
 
 import numpy as np
 
-from ginn_gl.core.config import DEVICES, TrainConfig, parse_int_list
+from ginn_gl.core.config import DEVICES, GINN, TrainConfig, parse_int_list
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.network import ACTIVATIONS
-from ginn_gl.core.schedule import SCHEDULES
+from ginn_gl.core.network import ACTIVATIONS, HEADS
+from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
 from ginn_gl.core.selection import parse_neuron_spec
-from ginn_gl.core.view import VIEWS, ViewSettings, parse_domain
+from ginn_gl.core.targets import THRESHOLDS
+from ginn_gl.core.view import CONTRASTS, VIEWS, ViewSettings, parse_domain
 
 MAX_RENDER_SIZE = 8192
 VIEW_DEFAULTS = {f.name: f.default for f in fields(ViewSettings)}
@@ -29,31 +30,44 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool = True) -> None:
+    """The training options. Those that --ginn sets default to None here: --ginn or TrainConfig fills them."""
     d = TrainConfig()
     group = parser.add_argument_group("training")
+    group.add_argument("--ginn", action="store_true",
+                       help="the original GINN's setup: " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in
+                                                                      GINN.items())
+                            + "; give --image PATH/TO/gin.png to reproduce its run (options given too win)")
     group.add_argument("--image", default=d.image, metavar="NAME|PATH",
                        help="target: a built-in name (see `ginn-gl images`) or a PNG/JPEG/BMP "
                             f"file, made grey, resized and thresholded (default {d.image})")
     group.add_argument("--resolution", type=int, default=d.resolution, metavar="N",
                        help=f"target size N x N pixels (default {d.resolution})")
+    group.add_argument("--threshold", choices=THRESHOLDS, default=None,
+                       help="how an image file becomes black and white: mid = white from mid-grey up; "
+                            "white = the original's rule, a bilinear resize then only pure white (default "
+                            f"{d.threshold})")
     group.add_argument("--layers", default=",".join(map(str, d.layers)), metavar="W,W,...",
                        help="hidden layer widths, at most 8 layers of 64 (default 16,16,16)")
     group.add_argument("--activation", choices=ACTIVATIONS, default=d.activation,
                        help="hidden activation; leaky_relu has slope 0.01 (default relu)")
+    group.add_argument("--head", choices=HEADS, default=None,
+                       help="softmax2: two logits under a softmax, as the original (stored as their "
+                            f"difference); sigmoid: one logit (default {d.head})")
     group.add_argument("--seed", type=int, default=None,
                        help="seed of the initial weights and minibatches (default 0)")
     if several_seeds:
         group.add_argument("--seeds", default=None, metavar="S,S,...",
                            help="train several seeds at once in one worker, one run file each")
-    group.add_argument("--steps", type=int, default=d.steps,
-                       help=f"optimiser steps (default {d.steps})")
-    group.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N",
+    group.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default {d.steps})")
+    group.add_argument("--batch-size", type=int, default=None, metavar="N",
                        help="pixels per minibatch, sampled with replacement; 0 = every pixel "
                             f"(full batch) (default {d.batch_size})")
-    group.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    group.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
-                       help="cosine: decay the rate to 0 over --steps; constant: keep it "
-                            "(default cosine)")
+    group.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
+    group.add_argument("--schedule", choices=SCHEDULES, default=None,
+                       help=f"cosine: decay the rate to 0 over --steps; constant: keep it (default {d.schedule})")
+    group.add_argument("--snapshots", choices=SNAPSHOTS, default=None,
+                       help="geometric: every step to 50, then about 1%% apart; ginn: the original's 431 "
+                            f"(default {d.snapshots})")
     group.add_argument("--device", choices=DEVICES, default=d.device,
                        help="auto picks CUDA when present (default auto)")
     group.add_argument("--history-mb", type=float, default=d.history_mb, metavar="MB",
@@ -69,10 +83,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         seeds = parse_int_list("--seeds", several, "0,1,2,3")
     else:
         seeds = (0 if args.seed is None else args.seed,)
+    preset = dict(GINN) if args.ginn else {}
+    preset.update({key: getattr(args, key) for key in GINN if getattr(args, key) is not None})
     return TrainConfig(layers=parse_int_list("--layers", args.layers, "16,16,16"), activation=args.activation,
-                       seeds=seeds, image=args.image, resolution=args.resolution, batch_size=args.batch_size,
-                       lr=args.lr, schedule=args.schedule, steps=args.steps, device=args.device,
-                       history_mb=args.history_mb)
+                       seeds=seeds, image=args.image, resolution=args.resolution, device=args.device,
+                       history_mb=args.history_mb, **preset)
 
 
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +101,9 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--highlight", metavar="L:I", help="draw this neuron's line thicker")
     parser.add_argument("--line-width", type=float, default=VIEW_DEFAULTS["line_width"], metavar="PX",
                         help=f"line width in pixels at any zoom (default {VIEW_DEFAULTS['line_width']:g})")
+    parser.add_argument("--contrast", choices=CONTRASTS, default=VIEW_DEFAULTS["contrast"],
+                        help="stretch: each prediction from its own min to max (over the target's pixels), "
+                             "as the original GINN drew it (default none)")
     parser.add_argument("--output-boundary", action="store_true",
                         help="also draw the output's decision boundary (p = 0.5) in white")
     parser.add_argument("--domain", metavar="X0,Y0,X1,Y1",
@@ -102,7 +120,7 @@ def view_from_args(args: argparse.Namespace, sizes: list[int]) -> ViewSettings:
             raise UserError(f"--highlight {args.highlight!r} must name one neuron, as L:I")
         highlighted = int(np.flatnonzero(single)[0])
     view = ViewSettings(sizes, view=args.view, line_width=args.line_width, output_boundary=args.output_boundary,
-                        shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted)
+                        shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted, contrast=args.contrast)
     if args.domain:
         view.domain = parse_domain(args.domain)
     return view

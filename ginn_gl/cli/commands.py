@@ -69,7 +69,7 @@ def run_paths(out: str | None, image: str, seeds: tuple[int, ...]) -> list[Path]
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     paths = run_paths(args.out, config.image, config.seeds)
-    target = load_target(config.image, config.resolution)
+    target = load_target(config.image, config.resolution, config.threshold)
     prepare_process(training=True)
     from ginn_gl.train.trainer import Trainer
 
@@ -124,7 +124,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     window = window_options(args)
     pace = parse_pace(args.pace)
     save = None if args.no_save else Path(args.save) if args.save else default_run_path(config.image, config.seed)
-    target = load_target(config.image, config.resolution)
+    target = load_target(config.image, config.resolution, config.threshold)
     prepare_process(training=True, window=True)
     from ginn_gl.ui.app import App  # imports imgui and glfw: only for the window
 
@@ -262,14 +262,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     batch = "full batch" if meta["batch_size"] == 0 else f"batch {meta['batch_size']}"
     print(f"{run.path}")
     print(f"  network    {layers} ({summary['parameters']} parameters), {meta['activation']}, "
-          f"seed {meta['seed']}")
-    print(f"  target     {meta['image']} at {run.target.shape[1]}x{run.target.shape[0]}")
+          f"{meta.get('head', 'sigmoid')} head, seed {meta['seed']}")
+    print(f"  target     {meta['image']} at {run.target.shape[1]}x{run.target.shape[0]}, "
+          f"{meta.get('threshold', 'mid')} threshold")
     print(f"  training   {meta['steps']:,} steps planned, {summary['last_step']:,} done, Adam "
           f"lr {meta['lr']:g} ({meta['schedule']}), {batch}, on {meta['device']}")
     if meta.get("message"):
         print(f"  note       {meta['message']}")
-    print(f"  snapshots  {len(run)} from step {summary['first_step']:,} to "
-          f"{summary['last_step']:,}")
+    print(f"  snapshots  {len(run)} ({meta.get('snapshots', 'geometric')}) from step {summary['first_step']:,} "
+          f"to {summary['last_step']:,}")
     print(f"  loss       full domain {summary['first_loss']:.4f} -> {summary['last_loss']:.4f}; "
           f"minibatch curve of {summary['minibatch_points']:,} points")
     print(f"  created    {meta['created']} with torch {meta['torch_version']}")

@@ -9,9 +9,9 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.network import ACTIVATIONS, INPUTS, OUTPUTS
-from ginn_gl.core.schedule import SCHEDULES
-from ginn_gl.core.targets import DEFAULT_IMAGE
+from ginn_gl.core.network import ACTIVATIONS, HEADS, INPUTS, OUTPUTS
+from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
+from ginn_gl.core.targets import DEFAULT_IMAGE, THRESHOLDS
 
 MAX_HIDDEN_LAYERS = 8
 MAX_WIDTH = 64
@@ -34,6 +34,9 @@ class TrainConfig:
     steps: int = 200_000
     device: str = "auto"
     history_mb: float = 64.0
+    head: str = "softmax2"  # the original's two-logit softmax (see network.HEADS)
+    threshold: str = "mid"  # how an image file becomes black and white (see targets.THRESHOLDS)
+    snapshots: str = "geometric"  # when snapshots are taken (see schedule.SNAPSHOTS)
 
     def __post_init__(self) -> None:
         check_layers(self.layers)
@@ -42,8 +45,11 @@ class TrainConfig:
             raise UserError(f"--activation {self.activation!r} is unknown; use one of {', '.join(ACTIVATIONS)}")
         if self.schedule not in SCHEDULES:
             raise UserError(f"--schedule {self.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
-        if self.device not in DEVICES:
-            raise UserError(f"--device {self.device!r} is unknown; use one of {', '.join(DEVICES)}")
+        for option, value, choices in (("--device", self.device, DEVICES), ("--head", self.head, HEADS),
+                                       ("--threshold", self.threshold, THRESHOLDS),
+                                       ("--snapshots", self.snapshots, SNAPSHOTS)):
+            if value not in choices:
+                raise UserError(f"{option} {value!r} is unknown; use one of {', '.join(choices)}")
         if self.steps < 1:
             raise UserError(f"--steps {self.steps} must be at least 1")
         if not 0 <= self.batch_size <= MAX_BATCH:
@@ -74,6 +80,11 @@ class TrainConfig:
         meta["layers"] = self.sizes
         meta["seed"] = self.seed
         return meta
+
+
+# What `--ginn` sets: the original GINN's setup (Darlow & Storkey 2018), with gin.png as the image.
+GINN = {"head": "softmax2", "threshold": "white", "steps": 1_280_000, "schedule": "cosine", "batch_size": 128,
+        "lr": 1e-3, "snapshots": "ginn"}
 
 
 def check_layers(widths: tuple[int, ...]) -> None:

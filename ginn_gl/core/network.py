@@ -11,6 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 ACTIVATIONS = ("relu", "leaky_relu")
+# softmax2: the original GINN's two logits with a softmax; they act as one logit z1 - z0, which is
+# what run files store. sigmoid: one logit trained directly.
+HEADS = ("softmax2", "sigmoid")
 LEAKY_SLOPE = 0.01
 INPUTS = 2  # the pixel position (x, y)
 OUTPUTS = 1  # one logit: p(white) = sigmoid(logit)

@@ -18,6 +18,9 @@ from ginn_gl.core.errors import TargetError
 from ginn_gl.core.network import grid_points
 from ginn_gl.core.resources import asset_path
 
+BOTTLE_PX = 420.0  # the built-in bottle's coordinates are gin.png's pixels
+THRESHOLDS = ("mid", "white")
+
 
 @dataclass(frozen=True)
 class Target:
@@ -47,15 +50,17 @@ def _rounded_rect(x, y, x0, y0, x1, y1, r):
 
 
 def _bottle(x, y):
-    """A black bottle with a cap on white, and a white diamond label holding a black one."""
-    body = _rounded_rect(x, y, 0.28, 0.33, 0.72, 0.95, 0.06)
-    shoulders = _inside_polygon(x, y, [(0.42, 0.17), (0.58, 0.17), (0.72, 0.30), (0.72, 0.40),
-                                       (0.28, 0.40), (0.28, 0.30)])
-    cap = _rounded_rect(x, y, 0.40, 0.05, 0.60, 0.17, 0.015)
-    bottle = body | shoulders | cap
-    d = np.abs(x - 0.5) + np.abs(y - 0.62)  # L1 distance: diamonds
-    label = (d <= 0.17) & (d > 0.075)
-    return ~bottle | label
+    """The original GINN's gin bottle (gin.png, 420 px square), redrawn from its measured geometry:
+    a black bottle (cap, neck, straight shoulders, body with rounded bottom corners) whose label is
+    a thin white ring, a thin black ring and a large white diamond."""
+    x, y = x * BOTTLE_PX, y * BOTTLE_PX  # in the reference picture's pixels, y downwards
+    cap = (x >= 177) & (x < 243) & (y >= 6) & (y < 49)
+    neck = (x >= 182) & (x < 238) & (y >= 49) & (y < 78)
+    shoulders = _inside_polygon(x, y, [(182, 77.5), (238, 77.5), (309, 113), (309, 120), (111, 120), (111, 113)])
+    body = _rounded_rect(x, y, 111, 113, 309, 413, 8)
+    d = np.abs(x - 210) + np.abs(y - 259)  # L1 distance from the label's centre: diamonds
+    label = (d < 75) | ((d > 82) & (d < 93))
+    return ~(cap | neck | shoulders | body) | label
 
 
 def _circle(x, y):
@@ -91,7 +96,7 @@ def _moons(x, y):
 
 
 BUILTIN_DRAWERS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str]] = {
-    "bottle": (_bottle, "a black bottle with a diamond label, after the original GINN's gin bottle"),
+    "bottle": (_bottle, "the original GINN's gin bottle: a black bottle with a diamond label"),
     "circle": (_circle, "a white disc on black: the simplest closed boundary"),
     "rings": (_rings, "concentric rings: nested curved boundaries"),
     "checker": (_checker, "a 4x4 checkerboard: many straight edges"),
@@ -130,7 +135,9 @@ def binarize(grey: np.ndarray) -> np.ndarray:
     return (grey >= 128).astype(np.uint8)
 
 
-def load_image_file(path: Path, resolution: int) -> np.ndarray:
+def load_image_file(path: Path, resolution: int, threshold: str = "mid") -> np.ndarray:
+    """An image file as a 0/1 target. mid: resized smoothly, white at mid-grey and above; white: the
+    original GINN's rule, resized bilinearly and white only where pure white (grey // 255)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -150,12 +157,13 @@ def load_image_file(path: Path, resolution: int) -> np.ndarray:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise TargetError(f"cannot read image {path} ({exc.__class__.__name__}); "
                           "give a PNG, JPEG or BMP file") from None
+    if threshold == "white":
+        return np.asarray(grey.resize((resolution, resolution), Image.Resampling.BILINEAR)) // 255
     resample = Image.Resampling.LANCZOS if grey.width > resolution else Image.Resampling.BICUBIC
-    grey = grey.resize((resolution, resolution), resample)
-    return binarize(np.asarray(grey))
+    return binarize(np.asarray(grey.resize((resolution, resolution), resample)))
 
 
-def load_target(spec: str, resolution: int) -> Target:
+def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
     """A built-in name or an image path -> Target, refusing images with nothing to learn.
 
     `resolution` comes from a TrainConfig, which has validated it.
@@ -163,16 +171,17 @@ def load_target(spec: str, resolution: int) -> Target:
     if spec in BUILTIN_DRAWERS:
         pixels = draw_builtin(spec, resolution)
     elif spec in (assets := _asset_targets()):
-        pixels = load_image_file(assets[spec], resolution)
+        pixels = load_image_file(assets[spec], resolution, threshold)
     else:
         path = Path(spec).expanduser()
         if not path.exists() and path.suffix == "":
             raise TargetError(f"unknown image {spec!r}; use one of {', '.join(builtin_targets())} "
                               "or the path of a PNG/JPEG/BMP file")
-        pixels = load_image_file(path, resolution)
+        pixels = load_image_file(path, resolution, threshold)
     white = float(pixels.mean())
     if white == 0.0 or white == 1.0:
         colour = "black" if white == 0.0 else "white"
-        raise TargetError(f"image {spec} is all {colour} after thresholding at mid-grey, so there "
-                          "is nothing to learn; use an image with both dark and light areas")
+        rule = "only pure white counts as white" if threshold == "white" else "thresholding at mid-grey"
+        raise TargetError(f"image {spec} is all {colour} after {rule}, so there is nothing to learn; "
+                          "use an image with both dark and light areas")
     return Target(name=spec, pixels=pixels)

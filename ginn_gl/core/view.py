@@ -15,6 +15,7 @@ from ginn_gl.core.errors import UserError
 from ginn_gl.core.selection import hidden_count, hidden_widths, layer_offsets
 
 VIEWS = ("prediction", "target", "error")
+CONTRASTS = ("none", "stretch")  # stretch: each prediction from its own min to max, as the original drew
 DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
 MIN_SPAN, MAX_SPAN = 1 / 64, 16.0  # the shown square's side: 64x zoom in, 16x out
 OUTPUT_WIDTH = 2.0  # pixels: the output's p = 0.5 line
@@ -29,12 +30,15 @@ class ViewSettings:
     shown: np.ndarray = field(default=None)  # bool per hidden neuron: its line is drawn
     highlighted: int | None = None  # a hidden neuron drawn thicker (shown or not)
     domain: tuple[float, float, float, float] = DEFAULT_DOMAIN  # x0, y0 (top left), x1, y1
+    contrast: str = "none"  # one of CONTRASTS: the prediction's grey levels as p, or stretched
 
     def __post_init__(self) -> None:
         if self.shown is None:
             self.shown = np.ones(hidden_count(self.sizes), dtype=bool)
         if self.view not in VIEWS:
             raise UserError(f"--view {self.view!r} is unknown; use one of {', '.join(VIEWS)}")
+        if self.contrast not in CONTRASTS:
+            raise UserError(f"--contrast {self.contrast!r} is unknown; use one of {', '.join(CONTRASTS)}")
         if not math.isfinite(self.line_width) or self.line_width <= 0:
             raise UserError(f"--line-width {self.line_width} must be a positive number of pixels")
 
@@ -46,7 +50,7 @@ class ViewSettings:
     def key(self) -> tuple:
         """Everything that changes the picture, hashable: the window redraws when it changes."""
         return (self.view, self.line_width, self.output_boundary, self.shown.tobytes(), self.highlighted,
-                self.domain)
+                self.domain, self.contrast)
 
     # ---- neurons -------------------------------------------------------------------------------
 
@@ -78,6 +82,9 @@ class ViewSettings:
 
     def toggle_error_view(self) -> None:
         self.view = "prediction" if self.view == "error" else "error"
+
+    def toggle_contrast(self) -> None:
+        self.contrast = "none" if self.contrast == "stretch" else "stretch"
 
     # ---- the shown rectangle -------------------------------------------------------------------
 

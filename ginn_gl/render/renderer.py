@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from ginn_gl.core.network import LEAKY_SLOPE, layer_slices
+from ginn_gl.core.network import LEAKY_SLOPE, evaluate, grid_points, layer_slices
 from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.selection import hidden_count, layer_offsets
 from ginn_gl.core.view import OUTPUT_WIDTH, VIEWS, ViewSettings
@@ -117,6 +117,7 @@ class NetworkRenderer:
         self.neurons = ctx.buffer(reserve=self.n_hidden * 16)
         self.colours = np.concatenate(neuron_colours(self.sizes)).astype(np.float32)
         self.target = ctx.texture((1, 1), 1, data=b"\x00")
+        self.target_shape = (1, 1)
         textures = (self.target,) if self.use_ubo else (self.weights, self.target)
         for texture in textures:
             texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
@@ -128,6 +129,9 @@ class NetworkRenderer:
         self._active_uniforms = [name for name in self.program if isinstance(self.program[name], moderngl.Uniform)]
         self._neuron_state: bytes | None = None
         self.uploads = 0  # weight uploads so far: the window asserts one per snapshot change
+        self.activation = activation
+        self._flat: np.ndarray | None = None  # the uploaded parameters, for the contrast stretch
+        self._p_range: tuple[float, float] | None = None
 
     # ---- inputs ------------------------------------------------------------------------------------
 
@@ -135,16 +139,27 @@ class NetworkRenderer:
         """Upload a snapshot's parameters unless `key` says they are already there."""
         if key is not None and key == self.weights_key:
             return False
-        packed = self.layout.pack(np.asarray(flat, dtype=np.float32), self.sizes)
+        self._flat, self._p_range = np.asarray(flat, dtype=np.float32), None
+        packed = self.layout.pack(self._flat, self.sizes)
         self._weights_host[:len(packed)] = packed
         self.weights.write(self._weights_host.tobytes())
         self.weights_key = key
         self.uploads += 1
         return True
 
+    def prediction_range(self) -> tuple[float, float]:
+        """The lowest and highest p of the uploaded network over the target's pixel centres (the
+        original GINN stretched each picture from its own min to max over its 200x200 grid)."""
+        if self._p_range is None:
+            height, width = self.target_shape
+            p = evaluate(self._flat, self.sizes, self.activation, grid_points(height, width)).probability
+            self._p_range = (float(p.min()), float(p.max()))
+        return self._p_range
+
     def set_target(self, pixels: np.ndarray) -> None:
         """The run's 0/1 target, row 0 = top (sampled nearest-neighbour)."""
         height, width = pixels.shape
+        self.target_shape = (height, width)
         data = (np.ascontiguousarray(pixels, dtype=np.uint8) * 255).tobytes()
         if self.target.size != (width, height):
             self.target.release()
@@ -177,6 +192,7 @@ class NetworkRenderer:
             "u_line_width": float(view.line_width) * pixel_scale,
             "u_highlight_width": float(view.highlight_width) * pixel_scale,
             "u_output_width": OUTPUT_WIDTH * pixel_scale if view.output_boundary else 0.0,
+            "u_p_range": self.prediction_range() if view.contrast == "stretch" else (0.0, 1.0),
         }
         if not self.use_ubo:
             values["u_weights"] = 0

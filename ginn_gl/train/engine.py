@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ginn_gl.core.network import LEAKY_SLOPE, grid_points
 from ginn_gl.train.layout import ParameterLayout, Workspace
-from ginn_gl.train.model import init_parameters
+from ginn_gl.train.model import initial_parameters
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 CHUNK_ROWS = 8192  # on a CPU, whole-image passes go in chunks this size: their activations stay in cache
@@ -59,6 +59,7 @@ class EngineSpec:
     seeds: list[int]
     batch_size: int  # 0 = full batch
     block: int = 256  # steps per block: losses are read and stop/pause honoured in between
+    head: str = "sigmoid"  # or softmax2: the original's two logits, trained as their difference
 
 
 class StepEngine:
@@ -78,7 +79,8 @@ class StepEngine:
         self.block = spec.block
         self.table = self._pixel_table(target)
 
-        layout = self.layout = ParameterLayout(self.sizes, self.seeds, self.device)
+        softmax2 = spec.head == "softmax2"
+        layout = self.layout = ParameterLayout(self.sizes, self.seeds, self.device, 2.0 if softmax2 else 1.0)
         # The step's hot path reads these on every kernel call: plain attributes, not lookups.
         self.params, self.grads = layout.params, layout.grads
         self.weights, self.weights_t = layout.weights, layout.weights_t
@@ -86,7 +88,7 @@ class StepEngine:
         # Initial parameters and minibatch draws come from one CPU generator per seed, so a
         # seed gives the same run on any device and inside any group of seeds.
         self.generators = [torch.Generator().manual_seed(int(s)) for s in spec.seeds]
-        layout.set(torch.stack([init_parameters(self.sizes, g) for g in self.generators]).numpy())
+        layout.set(np.stack([initial_parameters(self.sizes, g, spec.head) for g in self.generators]))
 
         # cuBLAS runs a batched [16 x 40,000] x [40,000 x 17] product on a handful of blocks: a
         # four-seed full-batch step took 3.7 ms against one seed's 0.15 ms on an H100 (0.42 ms so).
@@ -269,6 +271,7 @@ class StepEngine:
     def _step(self, views: StepViews) -> None:
         self._gradient_step(views)
         self._adam(views)
+        self.layout.refresh_head()
 
     def _cursor_step(self) -> None:
         """One step of slot `cursor`, through fixed buffers; advances the cursor."""
@@ -360,6 +363,7 @@ class StepEngine:
         torch.cuda.current_stream(self.device).wait_stream(stream)
         for tensor, value in zip(state, saved):
             tensor.copy_(value)
+        self.layout.refresh_head()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             steps()

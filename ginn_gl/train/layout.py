@@ -5,6 +5,11 @@ Internal layout: per layer a contiguous block; hidden layers as [seeds, in + 1, 
 layer as [seeds, out, in + 1] (the bias is the last input, so a layer's weight and bias gradients
 come from one matmul against inputs carrying a column of ones). `perm` maps it to and from the run
 file's layout (per layer W (out, in) row-major, then b).
+
+The softmax2 head (the original GINN's two logits z0, z1 under a softmax) is one logit z1 - z0:
+under Adam the two rows get mirror-image gradients and updates, so u = (w1 - w0) / 2 moves exactly
+as w1 does. The flat buffer holds u, which Adam updates with the gradient of w1 (g h); the layer
+used in the passes is the effective one, 2u, refreshed after each update.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from ginn_gl.core.network import layer_slices, parameter_count
 class ParameterLayout:
     """Parameters, gradients and Adam moments of `seeds` networks, flat, with per-layer views."""
 
-    def __init__(self, sizes: list[int], seeds: int, device: torch.device):
+    def __init__(self, sizes: list[int], seeds: int, device: torch.device, head_scale: float = 1.0):
         self.seeds = seeds
+        self.head_scale = head_scale  # the effective output layer is head_scale x the stored one
         self.n_params = parameter_count(sizes)
         total = seeds * self.n_params
         opts = dict(device=device, dtype=torch.float32)
@@ -44,10 +50,13 @@ class ParameterLayout:
                 grad = self.grads[block].view(seeds, n_in + 1, n_out)
                 internal = internal.reshape(seeds, n_in + 1, n_out).transpose(0, 2, 1)
             else:
-                w = self.params[block].view(seeds, n_out, n_in + 1)
+                self.stored_head = self.params[block].view(seeds, n_out, n_in + 1)
+                self.effective_head = torch.empty_like(self.stored_head) if head_scale != 1.0 else self.stored_head
+                w = self.effective_head
                 w_t = w.transpose(1, 2)
                 grad = self.grads[block].view(seeds, n_out, n_in + 1)
                 internal = internal.reshape(seeds, n_out, n_in + 1)
+                self.head_slice = slice(layer.weight.start, layer.bias.stop)  # in the run layout
             self.weights.append(w)
             self.weights_t.append(w_t)
             self.weights_core.append(w[:, :, :-1])
@@ -58,13 +67,23 @@ class ParameterLayout:
         self.perm = torch.from_numpy(perm).to(device)
 
     def set(self, flat: np.ndarray) -> None:
-        """Run-layout parameters [seeds, P] -> the internal buffer (Adam state is kept)."""
-        values = torch.as_tensor(np.asarray(flat, dtype=np.float32).reshape(self.seeds, -1))
-        self.params[self.perm.reshape(-1)] = values.to(self.params.device).reshape(-1)
+        """Run-layout parameters [seeds, P] (the effective output layer) -> the internal buffer
+        (Adam state is kept)."""
+        values = np.array(flat, dtype=np.float32).reshape(self.seeds, -1)
+        values[:, self.head_slice] /= self.head_scale
+        self.params[self.perm.reshape(-1)] = torch.from_numpy(values).to(self.params.device).reshape(-1)
+        self.refresh_head()
+
+    def refresh_head(self) -> None:
+        """The effective output layer from the stored one (after each update)."""
+        if self.head_scale != 1.0:
+            torch.mul(self.stored_head, self.head_scale, out=self.effective_head)
 
     def get(self) -> np.ndarray:
-        """Run-layout float32 [seeds, P] copy of the parameters."""
-        return self.params[self.perm].cpu().numpy()
+        """Run-layout float32 [seeds, P] copy of the parameters, the effective output layer."""
+        values = self.params[self.perm].cpu().numpy()
+        values[:, self.head_slice] *= self.head_scale
+        return values
 
     def gradients(self) -> np.ndarray:
         """Run-layout gradients of the last step, [seeds, P]."""

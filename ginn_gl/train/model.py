@@ -40,6 +40,18 @@ def init_parameters(sizes: list[int], generator: torch.Generator) -> torch.Tenso
     return torch.cat(parts)
 
 
+def initial_parameters(sizes: list[int], generator: torch.Generator, head: str = "sigmoid") -> np.ndarray:
+    """A seed's initial network in the run layout (one logit). softmax2 draws the original GINN's
+    two-logit last layer and keeps the difference of its rows, z1 - z0, as the one logit."""
+    if head == "sigmoid":
+        return init_parameters(sizes, generator).numpy()
+    flat = init_parameters([*sizes[:-1], 2], generator).numpy()
+    n_in = sizes[-2]
+    start = len(flat) - 2 * n_in - 2
+    (w0, w1), (c0, c1) = flat[start:start + 2 * n_in].reshape(2, n_in), flat[start + 2 * n_in:]
+    return np.concatenate([flat[:start], w1 - w0, [c1 - c0]]).astype(np.float32)
+
+
 def reference_module(sizes: list[int], activation: str) -> nn.Sequential:
     """The same network as a plain nn.Sequential (autograd, nn.Linear, ReLU/LeakyReLU)."""
     modules: list[nn.Module] = []

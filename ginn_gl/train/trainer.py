@@ -53,7 +53,7 @@ class Trainer:
         self.target = target
         self.device = resolve_device(config.device)
         spec = EngineSpec(config.sizes, config.activation, list(config.seeds), config.batch_size,
-                          block=block)
+                          block=block, head=config.head)
         self.engine = StepEngine(spec, target.pixels, self.device)
         n_params = parameter_count(config.sizes)
         try:
@@ -147,7 +147,7 @@ class Trainer:
                 continue
             self.state = State.RUNNING
             # The next snapshot follows the last one recorded, however many blocks reach it.
-            target_step = next_snapshot_step(self.histories[0].latest_step(), total)
+            target_step = next_snapshot_step(self.histories[0].latest_step(), total, cfg.snapshots)
             count = min(target_step - self.step, engine.block)
             first = self.step
             t0 = time.perf_counter()

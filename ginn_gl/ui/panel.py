@@ -181,6 +181,12 @@ class Panel:
                 view.view = name
         imgui.same_line()
         _, view.output_boundary = imgui.checkbox("p = 0.5 line", view.output_boundary)
+        stretched = view.contrast == "stretch"
+        if imgui.checkbox("stretch", stretched)[0]:
+            view.toggle_contrast()
+        if imgui.is_item_hovered():
+            imgui.set_tooltip("Contrast: each prediction from its own min to max, as the original drew it (C)")
+        imgui.same_line()
         imgui.set_next_item_width(150)
         _, view.line_width = imgui.slider_float("line width", view.line_width, 0.5, 6.0, "%.1f px")
         imgui.same_line()
