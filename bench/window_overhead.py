@@ -43,7 +43,7 @@ def main() -> None:
 
     config = TrainConfig(image=args.image, steps=1_280_000, seeds=(2,))
     session = training_session(config, load_target(config.image, config.resolution), pace)
-    app = App(session, title="bench", save_path=None, size=(1600, 1000))
+    app = App(session, title="bench", size=(1600, 1000))
     app.frame()  # the first frame compiles the shaders (seconds on llvmpipe): not part of the measure
     trainer = session.trainer.start()
     window = ctypes.cast(app.window.handle, ctypes.c_void_p).value

@@ -225,10 +225,12 @@ void main() {
     frag_color = vec4(shade(gl_FragCoord.xy - u_viewport.xy), 1.0);
 }
 #else
+uniform ivec4 u_region;  // the part of the view shaded into u_image: x, y within the view, w, h
+
 void main() {
     ivec2 pixel = ivec2(gl_GlobalInvocationID.xy);
-    if (pixel.x >= int(u_viewport.z) || pixel.y >= int(u_viewport.w)) return;
-    imageStore(u_image, pixel, vec4(shade(vec2(pixel) + 0.5), 1.0));
+    if (pixel.x >= u_region.z || pixel.y >= u_region.w) return;
+    imageStore(u_image, pixel, vec4(shade(vec2(pixel + u_region.xy) + 0.5), 1.0));
 }
 #endif
 #endif

@@ -26,7 +26,7 @@ def live_app(display, tmp_path):
     from ginn_gl.ui.app import App
 
     session = training_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
-    app = park_pointer(App(session, title="test", save_path=tmp_path / "run.npz", size=SIZE))
+    app = park_pointer(App(session, title="test", saves_on_close=True, size=SIZE))
     session.trainer.start()
     session.trainer.join(timeout=60)  # let it finish: the history is then fixed
     yield app
@@ -144,9 +144,8 @@ def test_view_target_toggles_slider_and_close(live_app, tmp_path):
 
     press(app, glfw.KEY_ESCAPE)
     assert app.settings.quit_requested
-    saved = app.close()
-    assert saved == [tmp_path / "run.npz"]
-    run = load_run(saved[0])
+    app.close()
+    run = app.session.trainer.runs()[0]
     assert run.steps[-1] == CONFIG.steps and np.array_equal(run.weights[-1], last.weights)
     assert not [t for t in threading.enumerate() if t.name == "ginn-gl-trainer"], "no worker left"
 
@@ -241,7 +240,7 @@ def test_replay_opens_a_saved_run(display, tmp_path):
         assert np.abs(view(app)[..., 0] - prediction(run.weights[0], pixels.shape[0])).max() <= 1.0
         assert len(app.session.history) == len(run)
     finally:
-        assert app.close() == []
+        app.close()
 
 
 def test_no_display_is_a_one_line_error(cli):

@@ -10,16 +10,8 @@ import sys
 
 from ginn_gl import __version__
 from ginn_gl.cli.arguments import OneLineParser, add_training_arguments, add_view_arguments
-from ginn_gl.cli.commands import (
-    PROG,
-    cmd_export,
-    cmd_images,
-    cmd_info,
-    cmd_live,
-    cmd_render,
-    cmd_replay,
-    cmd_train,
-)
+from ginn_gl.cli.commands import PROG, cmd_images, cmd_info, cmd_live, cmd_replay, cmd_train
+from ginn_gl.cli.drawing import cmd_export, cmd_render
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.pace import DEFAULT_PACE
 
@@ -38,6 +30,7 @@ def drawing_parser(sub, name: str, summary: str, description: str, out: tuple[st
     parser.add_argument("--out", required=True, metavar=out[0], help=out[1])
     parser.add_argument("--size", default=size[0], metavar=size[1], help=size[2])
     add_view_arguments(parser)
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     return parser
 
 
@@ -70,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     saving.add_argument("--save", metavar="PATH",
                         help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz)")
     saving.add_argument("--no-save", action="store_true", help="do not save the run on close")
+    live.add_argument("--overwrite", action="store_true", help="replace --save if it exists")
     live.add_argument("--pace", default=str(DEFAULT_PACE), metavar="N|max",
                       help="training pace in snapshots per second, the unit of playback: early, when every "
                            "step is a snapshot, you see each one; later the hardware sets the speed. max: "
@@ -92,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="PATH",
                        help="run file to write (default runs/<image>-seed<N>-<time>.npz); with "
                             "--seeds, one file per seed named PATH-seed<N>.npz")
+    train.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     train.set_defaults(func=cmd_train)
 
     info = sub.add_parser("info", help="what a run file holds",
@@ -119,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                             out=("FILE.mp4|FILE.gif|FOLDER", "what to write"),
                             size=("400", "N", "frame size in pixels (default 400)"))
     export.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
-    export.add_argument("--frames", type=int, metavar="N",
-                        help="at most N frames, spread over the history (default: every snapshot)")
+    export.add_argument("--frames", metavar="N|all",
+                        help="at most N frames, spread evenly over the snapshots (dense early, as the history "
+                             "is); all: every snapshot (default 300)")
     export.add_argument("--no-label", action="store_true", help="leave out the step and loss label")
     export.set_defaults(func=cmd_export)
 

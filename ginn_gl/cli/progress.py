@@ -9,20 +9,23 @@ import time
 class ProgressBar:
     """A one-line progress bar on stderr; on a non-terminal, a line every 10%."""
 
-    def __init__(self, total: int, stream=sys.stderr):
+    def __init__(self, total: int, unit: str = "step", stream=sys.stderr):
         self.total = total
+        self.unit = unit
         self.stream = stream
         self.tty = stream.isatty()
         self.started = time.perf_counter()
         self.last_decile = -1
         self.last_step = -1
 
-    def update(self, step: int, rate: float, loss: float, final: bool = False) -> None:
+    def update(self, step: int, rate: float, detail: str, final: bool = False) -> None:
+        """`step` of the total done at `rate` a second; `detail` (e.g. the loss) follows the rate."""
         fraction = step / self.total if self.total else 1.0
         elapsed = time.perf_counter() - self.started
         eta = (self.total - step) / rate if rate > 0 else float("nan")
-        text = (f"{fraction:6.1%} step {step:,}/{self.total:,}  {rate:,.0f} steps/s  "
-                f"loss {loss:.4f}  {clock(elapsed)} elapsed" + ("" if final else f", ETA {clock(eta)}"))
+        speed = f"{rate:,.0f}" if rate >= 10 else f"{rate:.1f}"
+        text = (f"{fraction:6.1%} {self.unit} {step:,}/{self.total:,}  {speed} {self.unit}s/s  "
+                f"{detail}  {clock(elapsed)} elapsed" + ("" if final else f", ETA {clock(eta)}"))
         if self.tty:
             width = 24
             filled = int(width * fraction)

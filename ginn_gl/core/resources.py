@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # ginn_gl/, above core/
@@ -29,3 +30,18 @@ def asset_path(name: str) -> Path | None:
         return None
     path = base / name
     return path if path.exists() else None
+
+
+def available_bytes() -> int:
+    """Memory the machine can give now (Linux's MemAvailable; elsewhere the free physical pages)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 34  # unknown: 16 GB

@@ -8,21 +8,33 @@ strictly increasing; `weights` float32 [S, P] (per layer W (out, in) row-major, 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_WIDTH
 from ginn_gl.core.errors import RunFileError
-from ginn_gl.core.network import ACTIVATIONS, INPUTS, OUTPUTS, parameter_count
+from ginn_gl.core.history import LOSS_CURVE_MAX_BYTES, snapshot_bytes
+from ginn_gl.core.network import ACTIVATIONS, HEADS, INPUTS, OUTPUTS, parameter_count
+from ginn_gl.core.npzread import NpzError, entry_names, open_archive, read_entry, read_text
+from ginn_gl.core.outputs import write_atomically
+from ginn_gl.core.resources import available_bytes
 
 FORMAT = "ginn-run/1"
-REQUIRED_META = ("layers", "activation", "seed", "image", "resolution", "batch_size", "lr",
-                 "schedule", "steps", "device", "torch_version", "created")
+# meta's keys and their JSON types: the first block is required, the rest optional (older files).
+META_TYPES = {"layers": list, "activation": str, "seed": int, "image": str, "resolution": int, "batch_size": int,
+              "lr": (int, float), "schedule": str, "steps": int, "device": str, "torch_version": str, "created": str}
+OPTIONAL_META_TYPES = {"head": str, "threshold": str, "snapshots": str, "history_mb": (int, float),
+                       "steps_done": int, "state": str, "message": str, "train_seconds": (int, float),
+                       "ginn_gl_version": str}
+REQUIRED_META = tuple(META_TYPES)
+MAX_META_CHARS = 1 << 20
+MAX_SEED = 2**64 - 1
+LOSS_POINTS = LOSS_CURVE_MAX_BYTES // 12 + 2  # the minibatch curve never holds more
 ARRAYS = {  # name -> (dtype, ndim)
     "steps": (np.int64, 1),
     "weights": (np.float32, 2),
@@ -60,96 +72,129 @@ def now_iso() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
-def save_run(path: str | os.PathLike, run: Run) -> Path:
-    """Write atomically: a temporary file in the same folder, then a rename over `path`."""
+def save_run(path: str | os.PathLike, run: Run, overwrite: bool = False) -> Path:
+    """Write atomically (one temporary name, then a move); never onto an existing file unless
+    `overwrite`: a name taken meanwhile gets a number. Returns where the run landed."""
     path = Path(path)
     if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")  # numpy would append it anyway
-    path.parent.mkdir(parents=True, exist_ok=True)
+        path = path.with_name(path.name + ".npz")  # what numpy programs expect
     validate(run, str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # open() respects the umask, as any file a user makes
             np.savez(handle, format=np.array(FORMAT), meta=np.array(json.dumps(run.meta)),
                      steps=run.steps.astype(np.int64), weights=run.weights.astype(np.float32),
                      snap_loss=run.snap_loss.astype(np.float32),
                      loss_steps=run.loss_steps.astype(np.int64), loss=run.loss.astype(np.float32),
                      target=run.target.astype(np.uint8))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomically(path, write, overwrite)
 
 
 def _bad(path: str, why: str) -> RunFileError:
-    return RunFileError(f"{path} is not a usable ginn-gl run file: {why}; "
+    return RunFileError(f"{printable(path)} is not a usable ginn-gl run file: {why}; "
                         "give a .npz written by `ginn-gl train` or the window")
 
 
+def printable(text: str) -> str:
+    """`text` with control characters escaped: a run file's strings cannot drive the terminal."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in str(text))
+
+
 def load_run(path: str | os.PathLike) -> Run:
-    """Read and check a run file; never unpickles (a stranger's file cannot run code)."""
+    """Read and check a run file. Never unpickles (a stranger's file cannot run code), checks every
+    entry's header against what the meta implies before reading it (nor blow up memory)."""
     name = str(path)
-    if not Path(path).exists():
-        raise RunFileError(f"run file not found: {name}; give the path of a .npz written by "
+    path = Path(path)
+    if not path.exists():
+        raise RunFileError(f"run file not found: {printable(name)}; give the path of a .npz written by "
                            "`ginn-gl train` or the window")
-    if Path(path).is_dir():
-        raise RunFileError(f"{name} is a folder; give the path of a run file (.npz)")
+    if path.is_dir():
+        raise RunFileError(f"{printable(name)} is a folder; give the path of a run file (.npz)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            names = set(data.files)
+        with open_archive(path) as archive:
+            names = entry_names(archive)
             if "format" not in names:
-                raise _bad(name, "it has no 'format' entry")
-            fmt = data["format"]
-            if fmt.dtype.kind != "U" or fmt.shape != ():
-                raise _bad(name, "its 'format' entry is not a string")
-            if str(fmt) != FORMAT:
-                raise _bad(name, f"its format is {str(fmt)!r}, this version reads {FORMAT!r}")
-            missing = [key for key in ("meta", *ARRAYS) if key not in names]
+                raise NpzError("it has no 'format' entry")
+            fmt = read_text(archive, "format", 64)
+            if fmt != FORMAT:
+                raise NpzError(f"its format is {printable(repr(fmt))}, this version reads {FORMAT!r}")
+            missing = [key for key in ("meta", "steps", "weights", "snap_loss", "loss_steps", "loss", "target")
+                       if key not in names]
             if missing:
-                raise _bad(name, f"it lacks {', '.join(missing)}")
-            arrays = {key: data[key] for key in ARRAYS}
-            meta_text = data["meta"]
-    except RunFileError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise _bad(name, "it holds pickled objects, which are never loaded") from None
-        raise _bad(name, f"it cannot be read ({exc})") from None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        raise _bad(name, f"it is truncated or not an .npz archive ({exc.__class__.__name__})") from None
-    if meta_text.dtype.kind != "U" or meta_text.shape != ():
-        raise _bad(name, "its 'meta' entry is not a JSON string")
-    try:
-        meta = json.loads(str(meta_text))
-    except json.JSONDecodeError:
-        raise _bad(name, "its 'meta' entry is not valid JSON") from None
-    if not isinstance(meta, dict):
-        raise _bad(name, "its 'meta' entry is not a JSON object")
-    run = Run(meta=meta, path=Path(path), **arrays)
+                raise NpzError(f"it lacks {', '.join(missing)}")
+            meta = _meta(read_text(archive, "meta", MAX_META_CHARS))
+            arrays = _arrays(archive, meta)
+    except NpzError as exc:
+        raise _bad(name, str(exc)) from None
+    run = Run(meta=meta, path=path, **arrays)
     validate(run, name)
     return run
 
 
-def validate(run: Run, name: str) -> None:
-    missing = [key for key in REQUIRED_META if key not in run.meta]
+def _meta(text: str) -> dict:
+    """The meta entry's JSON, with every known key of its JSON type."""
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError:
+        raise NpzError("its 'meta' entry is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise NpzError("its 'meta' entry is not a JSON object")
+    missing = [key for key in META_TYPES if key not in meta]
     if missing:
-        raise _bad(name, f"its meta lacks {', '.join(missing)}")
+        raise NpzError(f"its meta lacks {', '.join(missing)}")
+    for key, kinds in (META_TYPES | OPTIONAL_META_TYPES).items():
+        value = meta.get(key)
+        if key in meta and (not isinstance(value, kinds) or isinstance(value, bool)):
+            raise NpzError(f"its meta {key!r} is {type(value).__name__} {printable(repr(value))[:40]}, not "
+                           f"{' or '.join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))}")
+    layers = meta["layers"]
+    if not (all(isinstance(n, int) and not isinstance(n, bool) for n in layers) and len(layers) >= 3
+            and layers[0] == INPUTS and layers[-1] == OUTPUTS and min(layers) >= 1):
+        raise NpzError(f"its layers {printable(repr(layers))[:60]} are not 2 inputs -> hidden layers -> 1 output")
+    if len(layers) - 2 > MAX_HIDDEN_LAYERS or max(layers[1:-1]) > MAX_WIDTH:
+        raise NpzError(f"its layers {layers} are larger than ginn-gl trains ({MAX_HIDDEN_LAYERS} hidden layers of "
+                       f"{MAX_WIDTH} at most)")
+    if meta["activation"] not in ACTIVATIONS or meta.get("head", "sigmoid") not in HEADS:
+        raise NpzError(f"its activation or head ({printable(meta['activation'])}, "
+                       f"{printable(meta.get('head', 'sigmoid'))}) is unknown")
+    if not 0 <= meta["seed"] <= MAX_SEED or meta["steps"] < 1 or not 1 <= meta["resolution"] <= MAX_RESOLUTION:
+        raise NpzError("its meta seed, steps or resolution is out of range")
+    if not (math.isfinite(meta["lr"]) and meta["lr"] > 0):
+        raise NpzError("its meta lr is not a positive number")
+    return meta
+
+
+def _arrays(archive, meta: dict) -> dict[str, np.ndarray]:
+    """The arrays, each no larger than the meta implies: snapshots within the history budget the run
+    had (and the machine's memory), the minibatch curve within its 1 MB, the target within 2048^2."""
+    n_params = parameter_count(meta["layers"])
+    history_mb = meta.get("history_mb", 64.0)
+    if not (isinstance(history_mb, (int, float)) and math.isfinite(history_mb) and history_mb > 0):
+        raise NpzError("its meta history_mb is not a positive number")
+    budget = min(history_mb * 2**20, available_bytes() // 2)
+    snapshots = int(min(meta["steps"] + 1, budget // snapshot_bytes(n_params) + 16))
+    size = MAX_RESOLUTION
+    entries = {"steps": (np.int64, 1, (snapshots,)), "weights": (np.float32, 2, (snapshots, n_params)),
+               "snap_loss": (np.float32, 1, (snapshots,)), "loss_steps": (np.int64, 1, (LOSS_POINTS,)),
+               "loss": (np.float32, 1, (LOSS_POINTS,)), "target": (np.uint8, 2, (size, size))}
+    return {key: read_entry(archive, key, np.dtype(dtype), ndim, shape)
+            for key, (dtype, ndim, shape) in entries.items()}
+
+
+def validate(run: Run, name: str) -> None:
+    """A run's meta and arrays agree with each other and hold no NaN or infinity (saving checks too)."""
+    try:
+        _meta(json.dumps(run.meta))
+    except NpzError as exc:
+        raise _bad(name, str(exc)) from None
     for key, (dtype, ndim) in ARRAYS.items():
         array = getattr(run, key)
         if array.dtype != dtype or array.ndim != ndim:
             raise _bad(name, f"'{key}' is {array.dtype} with {array.ndim} dimensions, "
                              f"expected {np.dtype(dtype)} with {ndim}")
-    try:
-        layers = [int(n) for n in run.meta["layers"]]
-    except (TypeError, ValueError):
-        raise _bad(name, "its meta 'layers' is not a list of widths") from None
-    if len(layers) < 3 or layers[0] != INPUTS or layers[-1] != OUTPUTS or min(layers) < 1:
-        raise _bad(name, f"its layers {layers} are not 2 inputs -> hidden layers -> 1 output")
-    if run.meta["activation"] not in ACTIVATIONS:
-        raise _bad(name, f"unknown activation {run.meta['activation']!r}")
+    layers = run.layers
     s = len(run.steps)
     if s == 0:
         raise _bad(name, "it holds no snapshots")
@@ -158,9 +203,11 @@ def validate(run: Run, name: str) -> None:
                          f"({s}, {parameter_count(layers)})")
     if run.snap_loss.shape != (s,):
         raise _bad(name, "'snap_loss' and 'steps' differ in length")
-    if s > 1 and not np.all(np.diff(run.steps) > 0):
-        raise _bad(name, "'steps' is not strictly increasing")
+    if run.steps[0] < 0 or (s > 1 and not np.all(np.diff(run.steps) > 0)):
+        raise _bad(name, "'steps' is not strictly increasing from 0 or more")
     if run.loss.shape != run.loss_steps.shape:
         raise _bad(name, "'loss' and 'loss_steps' differ in length")
+    if not all(np.isfinite(a).all() for a in (run.weights, run.snap_loss, run.loss)):
+        raise _bad(name, "it holds NaN or infinite weights or losses")
     if run.target.size == 0 or run.target.max(initial=0) > 1:
         raise _bad(name, "'target' is not an image of 0 and 1")

@@ -32,7 +32,7 @@ def frames(run: Run, indices: list[int], size: int, view: ViewSettings, label: b
     try:
         for index in indices:
             renderer.set_weights(run.weights[index])
-            pixels = render_image(ctx, renderer, (size, size), view)[..., :3]
+            pixels = render_image(ctx, renderer, (size, size), view, channels=3)
             if label:
                 image = Image.fromarray(pixels)
                 text = f"step {int(run.steps[index]):,}"
@@ -50,18 +50,18 @@ def frames(run: Run, indices: list[int], size: int, view: ViewSettings, label: b
 
 
 def write(path: Path, kind: str, images: Iterator[np.ndarray], fps: float) -> int:
-    """Write the frames; returns how many were written."""
+    """Write the frames to `path` (a temporary name: the format is `kind`, not the name's suffix);
+    returns how many were written. An encoder that fails is one line naming its reason."""
     count = 0
     if kind == "folder":
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True)
         for count, pixels in enumerate(images, start=1):
-            Image.fromarray(pixels).save(path / f"frame-{count - 1:05d}.png")
+            Image.fromarray(pixels).save(path / f"frame-{count - 1:05d}.png", format="PNG")
         return count
-    path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "gif":
         pictures = [Image.fromarray(pixels).quantize(colors=256, dither=Image.Dither.NONE) for pixels in images]
-        pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=int(round(1000 / fps)),
-                         loop=0)
+        pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
+                         duration=int(round(1000 / fps)), loop=0)
         return len(pictures)
     try:
         import imageio.v2 as imageio
@@ -69,18 +69,21 @@ def write(path: Path, kind: str, images: Iterator[np.ndarray], fps: float) -> in
         raise UserError("writing .mp4 needs imageio and imageio-ffmpeg: pip install 'ginn-gl[video]'; "
                         "or export a .gif or a folder of PNGs") from None
     try:
-        writer = imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=1)
-    except (ImportError, RuntimeError, ValueError) as exc:
-        raise UserError(f"cannot write {path} ({exc}); pip install 'ginn-gl[video]', or export a .gif") from None
-    with writer:
-        for pixels in images:
-            writer.append_data(pixels)
-            count += 1
+        writer = imageio.get_writer(path, format="FFMPEG", fps=fps, codec="libx264", quality=8, macro_block_size=1)
+        with writer:
+            for pixels in images:
+                writer.append_data(pixels)
+                count += 1
+    except (ImportError, RuntimeError, ValueError, BrokenPipeError) as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        raise UserError(f"the video encoder failed ({reason}); pip install 'ginn-gl[video]', or export a .gif "
+                        "or a folder of PNGs") from None
     return count
 
 
 def pick_indices(run: Run, max_frames: int | None) -> list[int]:
-    """Every snapshot, or `max_frames` of them spread evenly (first and last included)."""
+    """Every snapshot (None), or at most `max_frames` spread evenly in snapshot index, which keeps the
+    history's density: dense early (first and last included)."""
     count = len(run)
     if max_frames is None or max_frames >= count:
         return list(range(count))

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
+from ginn_gl.core.errors import UserError
 from ginn_gl.core.network import LEAKY_SLOPE, evaluate, grid_points, layer_slices
 from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.selection import hidden_count, layer_offsets
 from ginn_gl.core.view import OUTPUT_WIDTH, VIEWS, ViewSettings
-from ginn_gl.render.context import load_program, software_renderer
+from ginn_gl.render.context import ShaderError, load_program, software_renderer
 
 SHADER_PATHS = ("auto", "fragment", "compute")
 COMPUTE_GROUP = 8  # the compute stage's work groups are 8 x 8 pixels (a #define in network.glsl)
@@ -101,11 +102,14 @@ class NetworkRenderer:
         self.use_ubo = lay.texels * 16 <= min(ctx.info["GL_MAX_UNIFORM_BLOCK_SIZE"], 1 << 16)
         if self.use_ubo:
             defines["WEIGHTS_UBO"] = lay.texels
+        try:
+            self.program = load_program(ctx, "network.glsl", defines, compute=self.path == "compute")
+        except ShaderError as exc:  # a driver's limits (registers, uniforms) for a large network
+            first = str(exc).splitlines()[0][:160]
+            raise UserError(f"this OpenGL cannot build the shader for the {'-'.join(map(str, sizes))} network "
+                            f"({first}); try a smaller network or a machine with a GPU driver") from None
         if self.path == "compute":
-            self.program = load_program(ctx, "network.glsl", defines, compute=True)
             self.blit = Blit(ctx)
-        else:
-            self.program = load_program(ctx, "network.glsl", defines)
         self.image: moderngl.Texture | None = None  # the compute path's RGBA32F view
         rows = -(-lay.texels // WEIGHTS_ROW)
         self._weights_host = np.zeros((lay.texels if self.use_ubo else rows * WEIGHTS_ROW, 4),
@@ -198,14 +202,20 @@ class NetworkRenderer:
             values["u_weights"] = 0
         if self.path == "compute":
             values["u_image"] = 3
+            values["u_region"] = (0, 0, int(viewport[2]), int(viewport[3]))  # draw() narrows it to a tile
         return values
 
-    def draw(self, viewport: tuple[int, int, int, int], view: ViewSettings, pixel_scale: float = 1.0) -> None:
+    def draw(self, viewport: tuple[int, int, int, int], view: ViewSettings, pixel_scale: float = 1.0,
+             region: tuple[int, int, int, int] | None = None) -> None:
         """Render into the bound framebuffer's `viewport` (x, y from the bottom left, w, h).
 
         `pixel_scale` < 1 draws a reduced view that is shown upscaled by 1 / pixel_scale: line widths
-        shrink with it, so the lines keep their width on the screen."""
+        shrink with it, so the lines keep their width on the screen. `region` (x, y, w, h within the
+        viewport) is the part to shade: a tile of a view larger than the framebuffer, which the
+        viewport then overhangs (a fragment shader only shades the framebuffer's own pixels)."""
         values = self.uniforms(viewport, view, pixel_scale)
+        if self.path == "compute" and region is not None:
+            values["u_region"] = tuple(int(v) for v in region)
         missing = set(self._active_uniforms) - values.keys()
         if missing:
             raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
@@ -223,14 +233,14 @@ class NetworkRenderer:
         self.ctx.viewport = viewport
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
         if self.path == "compute":
-            self._shade_image(viewport)
-            self.blit.draw(self.image, viewport[:2], unit=4)
+            x, y, width, height = values["u_region"]
+            self._shade_image(width, height)
+            self.blit.draw(self.image, (viewport[0] + x, viewport[1] + y), unit=4)
         else:
             self.vao.render(moderngl.TRIANGLES, vertices=3)
 
-    def _shade_image(self, viewport: tuple[int, int, int, int]) -> None:
-        """Compute path: shade the view into self.image (for blit.glsl to copy)."""
-        _, _, width, height = viewport
+    def _shade_image(self, width: int, height: int) -> None:
+        """Compute path: shade the region into self.image (for blit.glsl to copy)."""
         if self.image is None or self.image.size != (width, height):
             if self.image is not None:
                 self.image.release()
@@ -305,11 +315,11 @@ class OffscreenTarget:
     def __exit__(self, *exc) -> None:
         self.ctx.screen.use() if self.ctx.screen is not None else None
 
-    def read(self) -> np.ndarray:
-        """The pixels as [height, width, 4], row 0 = top (uint8 or float32)."""
+    def read(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The pixels (of the bottom-left `size`, default all) as [height, width, 4], row 0 = top."""
         dtype = np.uint8 if self.dtype == "f1" else np.float32
-        raw = self.fbo.read(components=4, dtype=self.dtype, alignment=1)
-        width, height = self.size
+        width, height = size or self.size
+        raw = self.fbo.read(viewport=(0, 0, width, height), components=4, dtype=self.dtype, alignment=1)
         return np.frombuffer(raw, dtype=dtype).reshape(height, width, 4)[::-1].copy()
 
     def release(self) -> None:
@@ -317,20 +327,32 @@ class OffscreenTarget:
         self.texture.release()
 
 
+TILE = 2048  # a large frame is drawn in tiles this size: its float pixels never all exist at once
+
+
 def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[int, int],
-                 view: ViewSettings, dtype: str = "f1") -> np.ndarray:
-    """Render one frame offscreen and return it as [height, width, 4] (row 0 = top).
+                 view: ViewSettings, dtype: str = "f1", channels: int = 4) -> np.ndarray:
+    """Render one frame offscreen and return it as [height, width, channels] (row 0 = top).
 
     8-bit frames are rounded here from a float render: GL lets a driver convert to 8 bits by
     either neighbouring level (NVIDIA's differ from round() in ~2% of pixels), numpy does not.
+    Frames larger than TILE are drawn tile by tile, so memory holds one float tile at a time.
     """
-    target = OffscreenTarget(ctx, *size, dtype="f4")
+    width, height = size
+    out = np.empty((height, width, channels), dtype=np.float32 if dtype == "f4" else np.uint8)
+    target = OffscreenTarget(ctx, min(TILE, width), min(TILE, height), dtype="f4")
     try:
-        with target:
-            renderer.draw((0, 0, *size), view)
-        pixels = target.read()
+        for ty in range(0, height, TILE):  # GL's rows count from the bottom
+            for tx in range(0, width, TILE):
+                tile_width, tile_height = min(TILE, width - tx), min(TILE, height - ty)
+                with target:
+                    renderer.draw((-tx, -ty, width, height), view, region=(tx, ty, tile_width, tile_height))
+                pixels = target.read((tile_width, tile_height))[..., :channels]
+                rows = slice(height - ty - tile_height, height - ty)
+                if dtype == "f4":
+                    out[rows, tx:tx + tile_width] = pixels
+                else:
+                    out[rows, tx:tx + tile_width] = np.round(np.clip(pixels, 0.0, 1.0) * 255.0)
     finally:
         target.release()
-    if dtype == "f4":
-        return pixels
-    return np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return out

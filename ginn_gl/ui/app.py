@@ -22,7 +22,7 @@ from imgui_bundle import imgui
 from ginn_gl.core.history import History, Snapshot
 from ginn_gl.core.pace import DEFAULT_PACE
 from ginn_gl.core.progress import State
-from ginn_gl.core.runfile import Run, save_run
+from ginn_gl.core.runfile import Run
 from ginn_gl.render.context import software_renderer
 from ginn_gl.render.renderer import Blit, NetworkRenderer
 from ginn_gl.ui.framelog import FrameLog
@@ -66,10 +66,10 @@ def replay_session(run: Run) -> Session:
 
 
 class App:
-    def __init__(self, session: Session, *, title: str, save_path: Path | None = None, fps: float = 60.0,
+    def __init__(self, session: Session, *, title: str, saves_on_close: bool = False, fps: float = 60.0,
                  size: tuple[int, int] = (1600, 900), frame_log: Path | None = None):
         self.title = title
-        self.save_path = save_path
+        self.saves_on_close = saves_on_close
         self.fps = fps
         self.frame_log = FrameLog(frame_log) if frame_log else None
         self.window = Window(*size, title)
@@ -171,7 +171,7 @@ class App:
             self.help_rect = build_help(self.view_rect[0] / size.scale + 20, 20,
                                         min(560.0 * self.window.ui_scale, panel_x - 40))
         if self.confirm_restart is not None:
-            self._confirm(build_confirm(panel_x / 2, size.height / 2))
+            self._confirm(build_confirm(panel_x / 2, size.height / 2, self.saves_on_close))
         self.snapshot = settings.resolve(history, self.training)  # the panel's widgets may have moved it
         if shown is not None and self.snapshot is not None and shown.step != self.snapshot.step:
             view_badge(self.view_rect[0] / size.scale, f"view: step {self.snapshot.step:,}")
@@ -306,20 +306,14 @@ class App:
 
     # ---- closing ------------------------------------------------------------------------------
 
-    def close(self) -> list[Path]:
-        """Stop training (within a second), save the run unless asked not to, close the window."""
-        saved: list[Path] = []
+    def close(self) -> None:
+        """Stop training (within a second) and close the window; the caller saves the trainer's runs."""
         trainer = self.session.trainer
         try:
             if trainer is not None:
                 trainer.stop(timeout=1.0)
-                if self.save_path is not None:
-                    saved = [save_run(self.save_path, run) for run in trainer.runs()[:1]]
         finally:
             self._destroy()
-        if trainer is not None:
-            trainer.join()  # a worker exception is raised here, after the run is saved
-        return saved
 
     def _destroy(self) -> None:
         if self.window is None:

@@ -30,12 +30,13 @@ def build_help(x: float, y: float, width: float) -> tuple[float, float, float, f
     return pos.x, pos.y, size.x, size.y
 
 
-def build_confirm(x: float, y: float) -> bool | None:
+def build_confirm(x: float, y: float, saves_on_close: bool) -> bool | None:
     """"Discard the finished run?" centred at (x, y): True (restart), False (keep it), None (not yet)."""
     imgui.set_next_window_pos((x, y), imgui.Cond_.always, (0.5, 0.5))
     imgui.set_next_window_bg_alpha(0.96)
     imgui.begin("Restart?", None, OVERLAY_FLAGS)
-    imgui.text("Training has finished and the run is not saved yet: it is saved when the window closes.")
+    imgui.text("Training has finished and the run is not saved yet"
+               + (": it is saved when the window closes." if saves_on_close else " (--no-save)."))
     imgui.text("Restarting discards it.")
     answer = None
     if imgui.button("Restart and discard the run (Enter / Y)"):

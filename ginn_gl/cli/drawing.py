@@ -1,0 +1,142 @@
+"""`render` and `export`: a run drawn with no display (EGL), written atomically, never over an
+existing output unless --overwrite."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ginn_gl.cli.arguments import parse_size, view_from_args
+from ginn_gl.cli.progress import ProgressBar
+from ginn_gl.core.errors import UserError
+from ginn_gl.core.outputs import check_output, write_atomically
+from ginn_gl.core.resources import available_bytes
+from ginn_gl.core.runfile import load_run, printable
+
+DEFAULT_FRAMES = 300  # an export without --frames: at most this many snapshots, evenly in index
+BYTES_PER_PIXEL = 24  # what drawing a large PNG holds per pixel at its peak (tiled drawing, RGB, PNG encoder)
+
+
+def pick_snapshot(run, snapshot: int | None, step: int | None) -> int:
+    """Index of the snapshot to show: by index (negative from the end) or by its step."""
+    count = len(run)
+    name = printable(run.path)
+    if step is not None:
+        matches = np.flatnonzero(run.steps == step)
+        if not len(matches):
+            i = int(np.searchsorted(run.steps, step))
+            near = ", ".join(str(int(s)) for s in run.steps[max(0, i - 1):i + 1])
+            raise UserError(f"--step {step} was not recorded in {name}; the nearest recorded "
+                            f"steps are {near} (see `ginn-gl info`)")
+        return int(matches[0])
+    index = -1 if snapshot is None else snapshot
+    if not -count <= index < count:
+        raise UserError(f"--snapshot {index} is out of range; {name} holds {count} snapshots "
+                        f"(0..{count - 1}, or -1 for the last)")
+    return index % count
+
+
+def check_memory(width: int, height: int, frames: int = 1) -> None:
+    need = width * height * BYTES_PER_PIXEL
+    if need > available_bytes():
+        raise UserError(f"--size {width}x{height} needs about {need / 2**30:.1f} GB to draw, and this machine has "
+                        f"{available_bytes() / 2**30:.1f} GB available; give a smaller --size")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from ginn_gl.render.context import headless_context
+    from ginn_gl.render.renderer import NetworkRenderer, render_image
+
+    if args.snapshot is not None and args.step is not None:
+        raise UserError("give --snapshot or --step, not both")
+    if Path(args.out).suffix.lower() not in (".png", ""):
+        raise UserError(f"--out {printable(args.out)!r}: render writes PNG; end the name in .png")
+    out = check_output(args.out if not args.out.strip() else str(Path(args.out).with_suffix(".png")), "--out",
+                       args.overwrite)
+    run = load_run(args.run)
+    index = pick_snapshot(run, args.snapshot, args.step)
+    size = parse_size(args.size)
+    check_memory(*size)
+    view = view_from_args(args, run.layers)
+    ctx = headless_context()
+    renderer = NetworkRenderer(ctx, run.layers, run.activation)
+    renderer.set_weights(run.weights[index])
+    renderer.set_target(run.target)
+    pixels = render_image(ctx, renderer, size, view, channels=3)
+    try:
+        out = write_atomically(out, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"), args.overwrite)
+    except OSError as exc:
+        raise UserError(f"cannot write {printable(out)} ({exc.strerror or exc}); give a writable path") from None
+    lines = int(view.shown.sum()) + int(view.highlighted is not None and not view.shown[view.highlighted])
+    print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.view} view of step {int(run.steps[index]):,} "
+          f"(snapshot {index} of {len(run)}), {lines} of {len(view.shown)} neuron lines")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ginn_gl.render.export import frames, output_format, pick_indices, write
+
+    kind = output_format(Path(args.out))
+    out = check_output(args.out, "--out", args.overwrite, folder_ok=kind == "folder")
+    if kind == "folder" and out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        raise UserError(f"{printable(out)} is a folder with files in it; give --overwrite to replace its frames, "
+                        "or an empty or new folder")
+    run = load_run(args.run)
+    size = parse_size(args.size)
+    if size[0] != size[1]:
+        raise UserError(f"--size {args.size!r}: exports are square; give one number, e.g. --size 400")
+    side, note = size[0], ""
+    if kind == "mp4" and side % 2:  # H.264 in yuv420p needs even sizes
+        side, note = side + 1, f" ({size[0]} rounded up to {side + 1}: H.264 needs an even size)"
+    check_memory(side, side)
+    if not (0.1 <= args.fps <= 240):
+        raise UserError(f"--fps {args.fps} is out of range; use 0.1 to 240")
+    wanted = parse_frames(args.frames)
+    view = view_from_args(args, run.layers)
+    indices = pick_indices(run, wanted)
+    bar = ProgressBar(len(indices), unit="frame")
+    started = time.perf_counter()
+
+    def shown(images):
+        for done, pixels in enumerate(images, start=1):
+            yield pixels
+            elapsed = time.perf_counter() - started
+            bar.update(done, done / elapsed if elapsed else 0.0, f"{elapsed / done * 1e3:.0f} ms/frame",
+                       final=done == len(indices))
+
+    try:
+        count = 0
+
+        def written(tmp: Path) -> None:
+            nonlocal count
+            count = write(tmp, kind, shown(frames(run, indices, side, view, not args.no_label)), args.fps)
+
+        out = write_atomically(out, written, args.overwrite)
+    except OSError as exc:
+        raise UserError(f"cannot write {printable(out)} ({exc.strerror or exc}); the old file, if any, is kept; "
+                        "give a writable path with room") from None
+    seconds = time.perf_counter() - started
+    print(f"wrote {printable(out)}: {count} frames ({kind}) of {len(run)} snapshots, steps "
+          f"{int(run.steps[indices[0]]):,} to {int(run.steps[indices[-1]]):,}, {side}x{side}{note}, in {seconds:.1f} s "
+          f"({seconds / max(count, 1) * 1e3:.0f} ms a frame)")
+    return 0
+
+
+def parse_frames(text: str | None) -> int | None:
+    """--frames N or all: None means every snapshot."""
+    if text is None:
+        return DEFAULT_FRAMES
+    if text.strip().lower() == "all":
+        return None
+    try:
+        frames = int(text)
+    except ValueError:
+        frames = 0
+    if frames < 1:
+        raise UserError(f"--frames {text!r} must be a number of frames from 1, or all")
+    return frames

@@ -1,0 +1,44 @@
+"""Ctrl+C, SIGTERM and SIGHUP (from `timeout`, `docker stop`, systemd, a closed terminal) all end a
+run the same way: the worker stops and what was recorded is saved. While it is being saved, more
+signals wait until the file is whole."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STOPPING = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())
+
+
+class Stop:
+    """Installed in the main thread: a stopping signal raises KeyboardInterrupt there, as Ctrl+C does."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._shielded = False
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOPPING}
+
+    def _handle(self, signum: int, _frame) -> None:
+        first = self.received is None
+        self.received = self.received or signum
+        if first and not self._shielded:
+            raise KeyboardInterrupt
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal's number, as a shell reports a process it ended (130 for Ctrl+C)."""
+        return 128 + int(self.received or signal.SIGINT)
+
+    @contextmanager
+    def shielded(self) -> Iterator[None]:
+        """While saving: signals are noted, never raised, so the save cannot be cut in half."""
+        self._shielded = True
+        try:
+            yield
+        finally:
+            self._shielded = False
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
