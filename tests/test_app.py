@@ -253,7 +253,8 @@ def test_no_display_is_a_one_line_error(cli):
         assert word in lines[0]
 
 
-def test_command_line_window_saves_on_ctrl_c(display, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_command_line_window_saves_on_ctrl_c_and_sigterm(display, tmp_path, cli, sig):
     out = tmp_path / "live.npz"
     proc = subprocess.Popen([sys.executable, "-m", "ginn_gl", "--seed", "2", "--image", "circle", "--resolution",
                              "32", "--steps", "100000000", "--save", str(out)],
@@ -261,12 +262,15 @@ def test_command_line_window_saves_on_ctrl_c(display, tmp_path):
     opened = proc.stdout.readline()  # printed once the window is open and training has started
     assert "training seed 2" in opened, proc.stderr.read() if proc.poll() is not None else opened
     time.sleep(2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "saved" in stdout and "Traceback" not in stderr
     run = load_run(out)
     assert run.meta["seed"] == 2 and run.steps[-1] > 0 and run.meta["state"] == "stopped"
+    from tests.conftest import one_line_error
+
+    one_line_error(cli("--steps", "10", "--save", out), "exists", "--overwrite")  # before the window opens
     replay = subprocess.Popen([sys.executable, "-m", "ginn_gl", "replay", str(out)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     assert "replaying" in replay.stdout.readline()

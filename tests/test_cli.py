@@ -66,7 +66,7 @@ def test_help_explains_every_option(cli):
     (["--layers", "0"], ["--layers", "16,16,16"]),
     (["--layers", "a,b"], ["--layers"]),
     (["--steps", "-1"], ["--steps", "at least 1"]),
-    (["--lr", "nan"], ["--lr", "positive finite"]),
+    (["--lr", "nan"], ["--lr", "positive number"]),
     (["--lr", "-1"], ["--lr"]),
     (["--batch-size", "-5"], ["--batch-size"]),
     (["--resolution", "3"], ["--resolution"]),

@@ -302,3 +302,27 @@ def test_compile_errors_point_at_the_files_lines(gl_context, tmp_path):
     assert message.startswith("broken.glsl") and "undefined_thing" in message
     # Mesa writes "0:7(22): error", NVIDIA "0(7) : error": either way line 7 of the file.
     assert re.search(r"\b0:7\(|\b0\(7\)|:7:", message), message
+
+
+def test_a_large_frame_is_drawn_in_tiles_with_the_same_pixels(gl_context, shader_path, monkeypatch):
+    import ginn_gl.render.renderer as renderer_module
+
+    sizes = [2, 16, 16, 16, 1]
+    flat = trained((16, 16, 16), "relu")
+    renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
+    view = ViewSettings(sizes, output_boundary=True, domain=(-0.2, 0.1, 1.3, 0.9))
+    whole = render_image(gl_context, renderer, (150, 70), view)
+    monkeypatch.setattr(renderer_module, "TILE", 32)  # 5 x 3 tiles, the last ones partial
+    tiled = render_image(gl_context, renderer, (150, 70), view)
+    assert np.array_equal(tiled, whole) and whole.std() > 10
+    rgb = render_image(gl_context, renderer, (150, 70), view, channels=3)
+    assert np.array_equal(rgb, whole[..., :3])
+
+
+def test_a_network_this_opengl_cannot_build_is_one_line_naming_it(gl_context):
+    from ginn_gl.core.errors import UserError
+
+    sizes = [2] + [64] * 80 + [1]  # 5,120 neurons' states: more than a 64 KB uniform block holds
+    with pytest.raises(UserError, match="2-64x80-1 network") as info:
+        NetworkRenderer(gl_context, sizes, "relu", "fragment")
+    assert "\n" not in str(info.value)

@@ -57,8 +57,8 @@ def default_run_path(image: str, seed: int, folder: Path = Path("runs")) -> Path
 def run_paths(out: str | None, image: str, seeds: tuple[int, ...], overwrite: bool, option: str) -> list[Path]:
     """Where each seed's run goes, checked now, before any training: a default name, a name in the
     folder `out` names, or `out` itself (PATH-seed<N>.npz for several seeds)."""
-    if out is not None and not out.strip():
-        check_output(out, option)  # says the name is empty
+    if out is not None and (not out.strip() or Path(out).resolve() == Path(Path(out).resolve().anchor)):
+        check_output(out, option)  # says the name is empty, or the root folder
     if out is None or Path(out).is_dir() or out.endswith(("/", os.sep)):
         folder = Path("runs") if out is None else Path(out)
         paths = [default_run_path(image, seed, folder) for seed in seeds]

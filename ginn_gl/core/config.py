@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, replace
 
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.network import ACTIVATIONS, HEADS, INPUTS, OUTPUTS
+from ginn_gl.core.resources import available_bytes
 from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
 from ginn_gl.core.targets import DEFAULT_IMAGE, THRESHOLDS
 
@@ -19,6 +20,8 @@ DEVICES = ("auto", "cpu", "cuda")
 MAX_BATCH = 1 << 20
 MIN_RESOLUTION = 8
 MAX_RESOLUTION = 2048
+MAX_SEED = 2**64 - 1  # torch's generators take 64-bit seeds
+MAX_LR = 1e30  # a larger rate overflows float32 in the schedule: refused, not warned about
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,19 @@ class TrainConfig:
         if not 0 <= self.batch_size <= MAX_BATCH:
             raise UserError(f"--batch-size {self.batch_size} is out of range; use 1 to {MAX_BATCH} "
                             "pixels, or 0 for full batch")
-        if not math.isfinite(self.lr) or self.lr <= 0:
-            raise UserError(f"--lr {self.lr} must be a positive finite number, e.g. --lr 1e-3")
+        if not math.isfinite(self.lr) or not 0 < self.lr <= MAX_LR:
+            raise UserError(f"--lr {self.lr} must be a positive number up to {MAX_LR:g}, e.g. --lr 1e-3")
         if not MIN_RESOLUTION <= self.resolution <= MAX_RESOLUTION:
             raise UserError(f"--resolution {self.resolution} is out of range; use "
                             f"{MIN_RESOLUTION} to {MAX_RESOLUTION}")
         if not math.isfinite(self.history_mb) or self.history_mb <= 0:
             raise UserError(f"--history-mb {self.history_mb} must be a positive number of megabytes")
+        available = available_bytes()
+        if self.history_mb * 2**20 * len(self.seeds) > available * 0.8:
+            asked = self.history_mb * len(self.seeds) / 1024
+            raise UserError(f"--history-mb {self.history_mb:g} asks for {asked:.1f} GB of history "
+                            f"({len(self.seeds)} seed(s)), and this machine has "
+                            f"{available / 2**30:.1f} GB available; give a smaller --history-mb")
 
     @property
     def seed(self) -> int:
@@ -102,8 +111,9 @@ def check_seeds(seeds: tuple[int, ...]) -> None:
         raise UserError("--seeds is empty; use for example --seeds 0,1,2,3")
     if len(set(seeds)) != len(seeds):
         raise UserError(f"--seeds {','.join(map(str, seeds))} repeats a seed; list each seed once")
-    if min(seeds) < 0:
-        raise UserError(f"seed {min(seeds)} is negative; use seeds >= 0")
+    if min(seeds) < 0 or max(seeds) > MAX_SEED:
+        bad = min(seeds) if min(seeds) < 0 else max(seeds)
+        raise UserError(f"seed {bad} is out of range; use seeds from 0 to {MAX_SEED} (2^64 - 1)")
 
 
 def parse_int_list(option: str, text: str, example: str) -> tuple[int, ...]:

@@ -37,6 +37,18 @@ def layer_slices(sizes: list[int]) -> list[LayerSlice]:
     return slices
 
 
+def describe(sizes: list[int]) -> str:
+    """2-16-16-16-1, with runs of one width shortened: 2-64x8-1."""
+    parts, i = [], 0
+    while i < len(sizes):
+        j = i
+        while j + 1 < len(sizes) and sizes[j + 1] == sizes[i]:
+            j += 1
+        parts.append(f"{sizes[i]}x{j - i + 1}" if j - i >= 3 else "-".join([str(sizes[i])] * (j - i + 1)))
+        i = j + 1
+    return "-".join(parts)
+
+
 def parameter_count(sizes: list[int]) -> int:
     return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 

@@ -35,7 +35,7 @@ def check_output(path: str | Path, option: str, overwrite: bool = False, folder_
     if text.strip() == "":
         raise UserError(f"{option} is empty; give a file name, e.g. {option} runs/mine.npz")
     path = Path(text).expanduser()
-    if path.resolve() == Path(path.anchor or "/").resolve():
+    if path.resolve() == Path(path.resolve().anchor).resolve():
         raise UserError(f"{option} {text!r} is the root folder; give a file name inside a folder")
     if path.is_dir() and not folder_ok:
         raise UserError(f"{option} {text!r} is a folder; give a file name, e.g. {option} {path / 'out'}")

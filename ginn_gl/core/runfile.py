@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_WIDTH
+from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_SEED, MAX_WIDTH
 from ginn_gl.core.errors import RunFileError
 from ginn_gl.core.history import LOSS_CURVE_MAX_BYTES, snapshot_bytes
 from ginn_gl.core.network import ACTIVATIONS, HEADS, INPUTS, OUTPUTS, parameter_count
@@ -33,7 +33,6 @@ OPTIONAL_META_TYPES = {"head": str, "threshold": str, "snapshots": str, "history
                        "ginn_gl_version": str}
 REQUIRED_META = tuple(META_TYPES)
 MAX_META_CHARS = 1 << 20
-MAX_SEED = 2**64 - 1
 LOSS_POINTS = LOSS_CURVE_MAX_BYTES // 12 + 2  # the minibatch curve never holds more
 ARRAYS = {  # name -> (dtype, ndim)
     "steps": (np.int64, 1),

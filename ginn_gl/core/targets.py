@@ -130,9 +130,29 @@ def draw_builtin(name: str, resolution: int) -> np.ndarray:
     return drawer(points[..., 0], points[..., 1]).astype(np.uint8)
 
 
-def binarize(grey: np.ndarray) -> np.ndarray:
-    """Threshold 0..255 grey levels at mid-grey into 0/1."""
-    return (grey >= 128).astype(np.uint8)
+MAX_IMAGE_PIXELS = 150_000_000  # a 12,000 x 12,000 scan is fine; a 30,000 x 30,000 bomb is refused
+DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # more than 8 bits a pixel
+
+
+def _levels(image) -> tuple[object, float]:
+    """The image as grey levels to resize and threshold: (a PIL image of mode L or F, its white level).
+    16-bit and 32-bit integers are read as their type's range (I;16 clips to 8 bits otherwise, so
+    0.3% grey would count as white); floats as 0..1 when they lie there, else their own min..max."""
+    from PIL import Image
+
+    if image.mode not in DEEP_MODES:
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            # Transparent areas count as the white page they are usually shown on.
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        return image.convert("L"), 255.0
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        low, high = (0.0, 1.0) if values.min() >= 0 and values.max() <= 1 else (values.min(), values.max())
+    else:
+        low, high = 0.0, 65535.0 if values.max() <= 65535 else 2.0**32 - 1
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return Image.fromarray(scaled.astype(np.float32), mode="F"), 1.0
 
 
 def load_image_file(path: Path, resolution: int, threshold: str = "mid") -> np.ndarray:
@@ -140,27 +160,30 @@ def load_image_file(path: Path, resolution: int, threshold: str = "mid") -> np.n
     original GINN's rule, resized bilinearly and white only where pure white (grey // 255)."""
     from PIL import Image, UnidentifiedImageError
 
+    Image.MAX_IMAGE_PIXELS = None  # we refuse large images ourselves, before decoding, with a message
     try:
         with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise TargetError(f"image {path} is {width}x{height} pixels, more than the "
+                                  f"{MAX_IMAGE_PIXELS // 10**6} million ginn-gl reads; scale it down first")
             image.load()
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                # Transparent areas count as the white page they are usually shown on.
-                rgba = image.convert("RGBA")
-                page = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(page, rgba)
-            grey = image.convert("L")
+            grey, white = _levels(image)
     except FileNotFoundError:
         raise TargetError(f"image not found: {path}; give an existing PNG/JPEG/BMP file or a "
                           f"built-in name ({', '.join(builtin_targets())})") from None
     except IsADirectoryError:
         raise TargetError(f"{path} is a folder; give an image file (PNG/JPEG/BMP)") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise TargetError(f"cannot read image {path} ({exc.__class__.__name__}); "
                           "give a PNG, JPEG or BMP file") from None
+    size = (resolution, resolution)
     if threshold == "white":
-        return np.asarray(grey.resize((resolution, resolution), Image.Resampling.BILINEAR)) // 255
+        levels = np.asarray(grey.resize(size, Image.Resampling.BILINEAR), dtype=np.float64)
+        return (levels >= white - (0.5 if white > 1 else 1e-5)).astype(np.uint8)  # pure white only
     resample = Image.Resampling.LANCZOS if grey.width > resolution else Image.Resampling.BICUBIC
-    return binarize(np.asarray(grey.resize((resolution, resolution), resample)))
+    levels = np.asarray(grey.resize(size, resample), dtype=np.float64)
+    return (levels >= (128 if white > 1 else 0.5)).astype(np.uint8)
 
 
 def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
@@ -168,6 +191,8 @@ def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
 
     `resolution` comes from a TrainConfig, which has validated it.
     """
+    if not spec.strip():
+        raise TargetError("the image name is empty; give a built-in name (see `ginn-gl images`) or an image file")
     if spec in BUILTIN_DRAWERS:
         pixels = draw_builtin(spec, resolution)
     elif spec in (assets := _asset_targets()):

@@ -19,6 +19,7 @@ CONTRASTS = ("none", "stretch")  # stretch: each prediction from its own min to 
 DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
 MIN_SPAN, MAX_SPAN = 1 / 64, 16.0  # the shown square's side: 64x zoom in, 16x out
 OUTPUT_WIDTH = 2.0  # pixels: the output's p = 0.5 line
+MAX_COORDINATE, MIN_DOMAIN_SPAN = 1e4, 1e-4  # --domain: the shader works in float32
 
 
 @dataclass
@@ -122,4 +123,7 @@ def parse_domain(text: str) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = values
     if not (x1 > x0 and y1 > y0):
         raise UserError(f"--domain {text!r} is empty; X1 must exceed X0 and Y1 exceed Y0")
+    if max(abs(v) for v in values) > MAX_COORDINATE or min(x1 - x0, y1 - y0) < MIN_DOMAIN_SPAN:
+        raise UserError(f"--domain {text!r} is beyond what float32 pixels can show; keep the numbers within "
+                        f"+-{MAX_COORDINATE:g} and each side at least {MIN_DOMAIN_SPAN:g} wide")
     return values  # type: ignore[return-value]

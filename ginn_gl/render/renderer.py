@@ -14,7 +14,7 @@ import moderngl
 import numpy as np
 
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.network import LEAKY_SLOPE, evaluate, grid_points, layer_slices
+from ginn_gl.core.network import LEAKY_SLOPE, describe, evaluate, grid_points, layer_slices
 from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.selection import hidden_count, layer_offsets
 from ginn_gl.core.view import OUTPUT_WIDTH, VIEWS, ViewSettings
@@ -105,9 +105,9 @@ class NetworkRenderer:
         try:
             self.program = load_program(ctx, "network.glsl", defines, compute=self.path == "compute")
         except ShaderError as exc:  # a driver's limits (registers, uniforms) for a large network
-            first = str(exc).splitlines()[0][:160]
-            raise UserError(f"this OpenGL cannot build the shader for the {'-'.join(map(str, sizes))} network "
-                            f"({first}); try a smaller network or a machine with a GPU driver") from None
+            reason = " ".join(str(exc).split())[:160]
+            raise UserError(f"this OpenGL cannot build the shader for the {describe(self.sizes)} network "
+                            f"({reason}); try a smaller network or a machine with a GPU driver") from None
         if self.path == "compute":
             self.blit = Blit(ctx)
         self.image: moderngl.Texture | None = None  # the compute path's RGBA32F view
