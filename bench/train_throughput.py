@@ -25,6 +25,7 @@ from ginn_gl.core.network import grid_points
 from ginn_gl.core.schedule import snapshot_steps
 from ginn_gl.core.targets import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
+from ginn_gl.train.geometry import GeometryProbe
 from ginn_gl.train.model import cpu_threads, init_parameters, load_flat, reference_module
 from ginn_gl.train.trainer import Trainer
 
@@ -162,6 +163,34 @@ def main() -> None:
           f"{GINN_STEPS / one / 60:.1f} min")
     print(f"stop latency: {rows[128][1].stop_latency * 1e3:.1f} ms (minibatch), "
           f"{rows[0][1].stop_latency * 1e3:.1f} ms (full batch)")
+    print(geometry_cost(args.image, args.device))
+
+
+def geometry_cost(image: str, device: str, rounds: int = 2) -> str:
+    """Wall time of a default 200,000-step run with and without measuring each snapshot's geometry
+    (regions, densities, neuron status), alternating, and the geometry's own time per snapshot."""
+    config = TrainConfig(image=image, resolution=200, device=device)
+    target = load_target(image, 200)
+    seconds = {True: [], False: []}
+    for _ in range(rounds):
+        for geometry in (False, True):
+            trainer = Trainer(config, target, measure_geometry=geometry)
+            started = time.perf_counter()
+            trainer.start().join()
+            runs = trainer.runs()  # waits for the last snapshots' geometry
+            seconds[geometry].append(time.perf_counter() - started)
+            measured = int((runs[0].regions >= 0).sum())
+    probe = GeometryProbe(target.pixels, config.sizes, config.activation, torch.device(device))
+    weights = runs[0].weights[-1:]
+    probe.measure(weights)
+    started = time.perf_counter()
+    for _ in range(10):
+        probe.measure(weights)
+    per_snapshot = (time.perf_counter() - started) / 10
+    on, off = min(seconds[True]), min(seconds[False])
+    return (f"geometry of every snapshot over a default 200,000-step run ({measured} of {len(runs[0])} measured): "
+            f"{on:.1f} s with, {off:.1f} s without (best of {rounds}): {on / off - 1:+.1%} of the training time; "
+            f"{per_snapshot * 1e3:.1f} ms a snapshot beside training")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
 from ginn_gl.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a spawned helper process imports this module too: it must not run main()
+    raise SystemExit(main())

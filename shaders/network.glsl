@@ -43,7 +43,10 @@ layout(std140) uniform Neurons {
 uniform sampler2D u_target;   // R8: the run's target, row 0 = top of the picture
 uniform vec4 u_domain;        // the input-plane rectangle shown: x0, y0 (top left), x1, y1
 uniform vec4 u_viewport;      // the view's rectangle in framebuffer pixels: x, y (bottom left), w, h
-uniform int u_view;           // 0 prediction, 1 target, 2 error
+uniform int u_view;           // 0 prediction, 1 target, 2 error, 3 regions
+uniform bool u_gradient_shade;    // regions view: each region darker where the logit is flatter
+uniform int u_solo;               // a hidden neuron whose active side is tinted (-1: none)
+uniform int u_probe;              // a hidden neuron whose activation replaces the background (-1: none)
 uniform float u_line_width;       // pixels
 uniform float u_highlight_width;  // pixels
 uniform float u_output_width;     // pixels; 0 hides the output's p = 0.5 boundary
@@ -85,6 +88,16 @@ vec4 coverage4(vec4 z, vec4 zx, vec4 zy, vec4 width) {
     return mix(vec4(0.0), a, greaterThan(g, vec4(0.0)));
 }
 
+// A 32-bit integer hash (lowbias32): well-mixed keys make XOR fingerprints of patterns collide rarely.
+uint mix32(uint x) {
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
 // Premultiplied "over": `rgb` at opacity `a` on top of what `acc` holds.
 void over(inout vec4 acc, vec3 rgb, float a) {
     acc = vec4(rgb * a, a) + acc * (1.0 - a);
@@ -100,6 +113,9 @@ vec4 gx[MAX_W4];
 vec4 gy[MAX_W4];
 vec4 lines = vec4(0.0);      // premultiplied colour of the lines drawn so far
 vec4 highlight = vec4(0.0);  // the highlighted neuron's line, drawn last
+uint pattern = 0u;           // the activation pattern's fingerprint: XOR of the active neurons' keys
+vec4 solo = vec4(0.0);       // the solo neuron's colour, and in .a whether it is active here
+vec4 probe = vec4(0.0);      // the probed neuron's colour, and in .a its signed distance in pixels
 float logit = 0.0;
 vec2 logit_grad = vec2(0.0);
 
@@ -134,9 +150,13 @@ void dense_layer(int in4, int outputs, int w_offset, int b_offset, int first_neu
         vec4 alpha = coverage4(z, zx, zy, width) * vec4(greaterThan(state, vec4(0.5)));
         for (int c = 0; c < 4; ++c) {
             if (4 * k4 + c >= outputs) break;
-            vec3 colour = neurons[first_neuron + 4 * k4 + c].rgb;
+            int index = first_neuron + 4 * k4 + c;
+            vec3 colour = neurons[index].rgb;
             if (state[c] > 1.5) highlight = vec4(colour, alpha[c]);
             else over(lines, colour, alpha[c]);
+            if (u_view == 3 && z[c] > 0.0) pattern ^= mix32(uint(index) * 0x9E3779B9U + 0x632BE5ABU);
+            if (index == u_solo) solo = vec4(colour, z[c] > 0.0 ? 1.0 : 0.0);
+            if (index == u_probe) probe = vec4(colour, z[c] / max(length(vec2(zx[c], zy[c])), 1e-30));
         }
         vec4 slope = mix(vec4(SLOPE), vec4(1.0), greaterThan(z, vec4(0.0)));
         nval[k4] = slope * z;
@@ -212,10 +232,25 @@ vec3 shade(vec2 frag) {
         vec3 miss = t > 0.5 ? FALSE_BLACK : FALSE_WHITE;
         background = wrong ? miss * (0.55 + 0.45 * abs(p - t)) : vec3(mix(0.10, 0.62, t));
         if (!inside) background = OUTSIDE;
+    } else if (u_view == 3) {  // a flat colour per activation pattern: each linear region one patch
+        uint c = mix32(pattern ^ 0x5BD1E995U);
+        background = (vec3(48u + (c & 255u) * 200u / 256u, 48u + ((c >> 8) & 255u) * 200u / 256u,
+                           48u + ((c >> 16) & 255u) * 200u / 256u)) / 255.0;
+        if (u_gradient_shade) {  // the slope of the logit in input units, constant within a region
+            float slope = length(logit_grad / per_pixel);
+            background *= 0.3 + 0.7 * (1.0 - exp(-slope / 8.0));
+        }
+        if (!inside) background = mix(background, OUTSIDE, 0.55);
     } else {
         float grey = clamp((p - u_p_range.x) / max(u_p_range.y - u_p_range.x, 1e-6), 0.0, 1.0);
         background = inside ? vec3(grey) : mix(vec3(grey), OUTSIDE, 0.55);
     }
+    if (u_probe >= 0) {  // one neuron's activation: its colour on its active side, by distance to its line
+        float d = probe.a;
+        background = d > 0.0 ? probe.rgb * (0.35 + 0.65 * tanh(d / (0.15 * u_viewport.z)))
+                             : vec3(0.16) * (1.0 - 0.5 * tanh(-d / (0.15 * u_viewport.z)));
+    }
+    if (u_solo >= 0) background = mix(background, solo.rgb, 0.3 * solo.a);  // its active side, tinted
     vec3 colour = lines.rgb + background * (1.0 - lines.a);
     return mix(colour, highlight.rgb, highlight.a);
 }

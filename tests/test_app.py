@@ -17,7 +17,7 @@ from ginn_gl.core.runfile import load_run
 from ginn_gl.core.targets import load_target
 
 CONFIG = TrainConfig(image="circle", resolution=64, steps=1500, lr=1e-2, seeds=(2,))
-SIZE = (980, 560)  # the view is a square of 510 px beside the 470 px panel
+SIZE = (980, 900)  # the view is a square of 510 px beside the 470 px panel, which fits 900 px
 
 
 @pytest.fixture
@@ -481,3 +481,38 @@ def test_the_panel_fits_a_900_px_window(display):
         assert app.panel.overflow == 0, "no scrolling down to Status"
     finally:
         app.close()
+
+
+def test_solo_tints_a_neurons_active_side_and_the_diagram_shows_its_activation(replay_app):
+    from imgui_bundle import imgui
+
+    app, run, _ = replay_app
+    app.settings.view.output_boundary = False
+    view(app)
+    io = imgui.get_io()
+    x0, y0, x1, y1 = app.panel.button_rects[4]
+    io.add_key_event(imgui.Key.mod_ctrl, True)
+    click(app, (x0 + x1) / 2, (y0 + y1) / 2)  # Ctrl+click: layer 1, neuron 4 alone
+    io.add_key_event(imgui.Key.mod_ctrl, False)
+    click(app, 5.0, 5.0)
+    assert app.settings.view.solo == 4
+    pixels = view(app).astype(float)
+    side = pixels.shape[0]
+    ev = evaluate(run.weights[-1], CONFIG.sizes, CONFIG.activation, grid_points(side, side), gradients=True)
+    z, grad = ev.hidden[0][:, 4], ev.hidden_grad[0][:, 4, :] / side
+    far = (np.abs(z) / np.linalg.norm(grad, axis=1) > 3).reshape(side, side)  # off its line
+    grey = prediction(run.weights[-1], side)
+    tinted = np.abs(pixels - grey[..., None]).max(axis=2) > 3
+    active = (z > 0).reshape(side, side)
+    assert (tinted == active)[far].mean() > 0.99, "the active side is tinted, the other side is not"
+
+    node = app.panel.diagram.node_centres[20]  # layer 2, neuron 4: hover it
+    io.add_mouse_pos_event(*node)
+    app.frame()
+    app.frame()
+    assert app.panel.probe == 20
+    thumb = app.thumbnail.read()[..., :3].astype(float)
+    n = thumb.shape[0]
+    z2 = evaluate(run.weights[-1], CONFIG.sizes, CONFIG.activation, grid_points(n, n)).hidden[1][:, 4].reshape(n, n)
+    lit = thumb.max(axis=2) > 55
+    assert 0.05 < (z2 > 0).mean() < 0.95 and (lit == (z2 > 0)).mean() > 0.97, "its activation, pixel by pixel"

@@ -16,7 +16,7 @@ from ginn_gl.core.network import ACTIVATIONS, HEADS
 from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
 from ginn_gl.core.selection import parse_neuron_spec
 from ginn_gl.core.targets import THRESHOLDS
-from ginn_gl.core.view import CONTRASTS, VIEWS, ViewSettings, parse_domain
+from ginn_gl.core.view import CONTRASTS, SHADINGS, VIEWS, ViewSettings, parse_domain
 
 MAX_RENDER_SIZE = 8192
 VIEW_DEFAULTS = {f.name: f.default for f in fields(ViewSettings)}
@@ -93,8 +93,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     """What `render` and `export` draw: the same options for both."""
     parser.add_argument("--view", choices=VIEWS, default=VIEW_DEFAULTS["view"],
-                        help="background: the prediction (grey = p), the target, or where the "
-                             "prediction is wrong (orange: false white, blue: false black)")
+                        help="background: the prediction (grey = p), the target, where the prediction is "
+                             "wrong (orange: false white, blue: false black), or the linear regions (a flat "
+                             "colour per activation pattern)")
+    parser.add_argument("--shading", choices=SHADINGS, default=VIEW_DEFAULTS["shading"],
+                        help="the regions view: flat, or each region darker where the network's logit is "
+                             "flatter (the norm of its gradient) (default flat)")
+    parser.add_argument("--solo", metavar="L:I",
+                        help="show only this neuron's line and tint the side where it is active")
     parser.add_argument("--neurons", default="all", metavar="SPEC",
                         help="lines to draw: all, none, or L:I and L:* items (layer from 1, neuron "
                              "from 0), e.g. 1:*,2:3 (default all)")
@@ -119,8 +125,15 @@ def view_from_args(args: argparse.Namespace, sizes: list[int]) -> ViewSettings:
         if single.sum() != 1:
             raise UserError(f"--highlight {args.highlight!r} must name one neuron, as L:I")
         highlighted = int(np.flatnonzero(single)[0])
+    solo = None
+    if args.solo:
+        single = parse_neuron_spec(args.solo, sizes)
+        if single.sum() != 1:
+            raise UserError(f"--solo {args.solo!r} must name one neuron, as L:I")
+        solo = int(np.flatnonzero(single)[0])
     view = ViewSettings(sizes, view=args.view, line_width=args.line_width, output_boundary=args.output_boundary,
-                        shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted, contrast=args.contrast)
+                        shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted, contrast=args.contrast,
+                        shading=args.shading, solo=solo)
     if args.domain:
         view.domain = parse_domain(args.domain)
     return view

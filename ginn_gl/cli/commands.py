@@ -15,10 +15,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from ginn_gl.cli.arguments import config_from_args, window_options
 from ginn_gl.cli.progress import ProgressBar
 from ginn_gl.cli.signals import Stop
 from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.lifecycle import STATUS_NAMES, neuron_report
 from ginn_gl.core.outputs import check_output, fallback_paths, free_name
 from ginn_gl.core.pace import pace_label, parse_pace
 from ginn_gl.core.progress import State
@@ -209,7 +212,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 # ---- info, images --------------------------------------------------------------------------------
 
 def run_summary(run) -> dict:
+    measured = np.flatnonzero(run.regions >= 0)
+    last = int(measured[-1]) if len(measured) else None
     return {
+        "geometry": None if last is None else {
+            "step": int(run.steps[last]), "regions": int(run.regions[last]),
+            "density_near_edges": float(run.density[last, 0]), "density_elsewhere": float(run.density[last, 1])},
+        "neurons": neuron_report(run.layers, run.steps, run.status),
         "path": str(run.path),
         "meta": run.meta,
         "snapshots": len(run),
@@ -245,6 +254,15 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"to {summary['last_step']:,}")
     print(f"  loss       full domain {summary['first_loss']:.4f} -> {summary['last_loss']:.4f}; "
           f"minibatch curve of {summary['minibatch_points']:,} points")
+    geometry = summary["geometry"]
+    if geometry is None:
+        print("  geometry   not measured (a run file from before ginn-gl measured it)")
+    else:
+        counts = {name: sum(n["status"] == name for n in summary["neurons"]) for name in STATUS_NAMES}
+        print(f"  geometry   at step {geometry['step']:,}: {geometry['regions']:,} linear regions; "
+              f"{geometry['density_near_edges']:.2f} boundaries within 2 px near the target's edges, "
+              f"{geometry['density_elsewhere']:.2f} elsewhere; {counts['switching']} neurons switching, "
+              f"{counts['dead']} dead, {counts['always-on']} always on")
     print(f"  created    {printable(meta['created'])} with torch {printable(meta['torch_version'])}")
     return 0
 

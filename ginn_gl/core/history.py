@@ -27,6 +27,7 @@ class Snapshot:
     loss: float  # full-domain loss
     index: int  # its place among the `count` snapshots recorded when it was read
     count: int
+    status: np.ndarray | None = None  # int8 [N]: each hidden neuron dead / always-on / switching (-1 unknown yet)
 
     @property
     def newest(self) -> bool:
@@ -128,9 +129,10 @@ class LossCurve:
             self._last_step = int(steps[-1]) if len(steps) else 0
 
 
-def snapshot_bytes(n_params: int) -> int:
-    """One snapshot's storage: float32 parameters, an int64 step and a float32 loss."""
-    return n_params * 4 + 8 + 4
+def snapshot_bytes(n_params: int, n_hidden: int = 0) -> int:
+    """One snapshot's storage: float32 parameters, an int64 step, a float32 loss, and its geometry:
+    an int32 region count, float32 densities near the edges and elsewhere, an int8 status per neuron."""
+    return n_params * 4 + 8 + 4 + 4 + 8 + n_hidden
 
 
 class History:
@@ -139,12 +141,12 @@ class History:
     Readers name snapshots by step, never by index: thinning moves snapshots to other indices.
     """
 
-    def __init__(self, n_params: int, max_bytes: int, curve_bytes: int | None = None):
+    def __init__(self, n_params: int, max_bytes: int, curve_bytes: int | None = None, n_hidden: int = 0):
         self.lock = threading.Lock()
         # The minibatch loss curve takes up to an eighth of the budget, at most 1 MB.
         curve_bytes = min(LOSS_CURVE_MAX_BYTES, max_bytes // 8) if curve_bytes is None else curve_bytes
         self.losses = LossCurve(curve_bytes, self.lock)
-        row_bytes = snapshot_bytes(n_params)
+        row_bytes = snapshot_bytes(n_params, n_hidden)
         capacity = (max_bytes - self.losses.nbytes) // row_bytes
         if capacity < MIN_SNAPSHOTS:
             need_mb = (MIN_SNAPSHOTS * row_bytes + self.losses.nbytes) / 2**20
@@ -153,9 +155,14 @@ class History:
                              f"{need_mb:.2f} MB")
         capacity -= capacity % 2  # thinning halves the later half: keep it even
         self.n_params = n_params
+        self.n_hidden = n_hidden
         self._weights = np.empty((capacity, n_params), dtype=np.float32)
         self._steps = np.zeros(capacity, dtype=np.int64)
         self._loss = np.zeros(capacity, dtype=np.float32)
+        # The geometry arrives later, from a worker of its own: -1 and NaN until then.
+        self._regions = np.full(capacity, -1, dtype=np.int32)
+        self._density = np.full((capacity, 2), np.nan, dtype=np.float32)
+        self._status = np.full((capacity, n_hidden), -1, dtype=np.int8)
         self._n = 0
         self.version = 0  # bumped by every change: readers cache what they derive by it
         self.thinned = 0
@@ -167,12 +174,13 @@ class History:
     @property
     def nbytes(self) -> int:
         """Bytes of storage held: snapshots plus the loss curve (preallocated, so constant)."""
-        return self._weights.nbytes + self._steps.nbytes + self._loss.nbytes + self.losses.nbytes
+        rows = (self._weights, self._steps, self._loss, self._regions, self._density, self._status)
+        return sum(array.nbytes for array in rows) + self.losses.nbytes
 
     @property
     def used_bytes(self) -> int:
         """Bytes the recorded snapshots fill, plus the loss curve."""
-        return len(self) * snapshot_bytes(self.n_params) + self.losses.nbytes
+        return len(self) * snapshot_bytes(self.n_params, self.n_hidden) + self.losses.nbytes
 
     def __len__(self) -> int:
         return self._n
@@ -186,17 +194,27 @@ class History:
             self._weights[self._n] = weights
             self._steps[self._n] = step
             self._loss[self._n] = loss
+            self._regions[self._n] = -1
+            self._density[self._n] = np.nan
+            self._status[self._n] = -1
             self._n += 1
             self.version += 1
+
+    def set_geometry(self, step: int, regions: int, density: np.ndarray, status: np.ndarray) -> None:
+        """The geometry of the snapshot at `step`, once measured (nothing if thinning dropped it)."""
+        with self.lock:
+            i = int(np.searchsorted(self._steps[:self._n], step))
+            if i < self._n and self._steps[i] == step:
+                self._regions[i], self._density[i], self._status[i] = regions, density, status
+                self.version += 1
 
     def _thin(self) -> None:
         # Keep the first half as it is; in the second half keep every other, ending on the newest.
         half = self._n // 2
         keep = np.arange(self._n - 1, half - 1, -2)[::-1]
         new_n = half + len(keep)
-        self._weights[half:new_n] = self._weights[keep]
-        self._steps[half:new_n] = self._steps[keep]
-        self._loss[half:new_n] = self._loss[keep]
+        for rows in (self._weights, self._steps, self._loss, self._regions, self._density, self._status):
+            rows[half:new_n] = rows[keep]
         self._n = new_n
         self.thinned += 1
 
@@ -211,7 +229,8 @@ class History:
             i = n - 1 if step is None else int(np.searchsorted(self._steps[:n], step, side="right")) - 1
             i = max(i, 0) + offset
             i = i % n if wrap else min(max(i, 0), n - 1)
-            return Snapshot(int(self._steps[i]), self._weights[i].copy(), float(self._loss[i]), i, n)
+            return Snapshot(int(self._steps[i]), self._weights[i].copy(), float(self._loss[i]), i, n,
+                            self._status[i].copy())
 
     def latest_step(self) -> int:
         with self.lock:
@@ -231,14 +250,28 @@ class History:
             n = self._n
             return self._steps[:n].copy(), self._weights[:n].copy(), self._loss[:n].copy()
 
+    def geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, regions int32, density float32 [., 2], status int8 [., N]) copies; -1 and NaN where
+        the geometry is not measured yet."""
+        with self.lock:
+            n = self._n
+            return (self._steps[:n].copy(), self._regions[:n].copy(), self._density[:n].copy(),
+                    self._status[:n].copy())
+
     @classmethod
-    def from_arrays(cls, steps: np.ndarray, weights: np.ndarray, losses: np.ndarray) -> History:
-        """A history holding a recorded run (replay): room for exactly its snapshots and a full curve."""
+    def from_arrays(cls, steps: np.ndarray, weights: np.ndarray, losses: np.ndarray,
+                    geometry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> History:
+        """A history holding a recorded run (replay): room for exactly its snapshots and a full curve;
+        `geometry` = (regions, density, status) where the run file has them."""
         n, p = weights.shape
+        n_hidden = 0 if geometry is None else geometry[2].shape[1]
         rows = max(n, MIN_SNAPSHOTS) + n % 2
-        history = cls(p, rows * snapshot_bytes(p) + LOSS_CURVE_MAX_BYTES, curve_bytes=LOSS_CURVE_MAX_BYTES)
+        history = cls(p, rows * snapshot_bytes(p, n_hidden) + LOSS_CURVE_MAX_BYTES, curve_bytes=LOSS_CURVE_MAX_BYTES,
+                      n_hidden=n_hidden)
         history._weights[:n] = weights
         history._steps[:n] = steps
         history._loss[:n] = losses
+        if geometry is not None:
+            history._regions[:n], history._density[:n], history._status[:n] = geometry
         history._n = n
         return history

@@ -41,7 +41,11 @@ ARRAYS = {  # name -> (dtype, ndim)
     "loss_steps": (np.int64, 1),
     "loss": (np.float32, 1),
     "target": (np.uint8, 2),
+    "regions": (np.int32, 1),
+    "density": (np.float32, 2),
+    "status": (np.int8, 2),
 }
+GEOMETRY = ("regions", "density", "status")  # optional: files from before ginn-gl measured geometry
 
 
 @dataclass
@@ -53,7 +57,20 @@ class Run:
     loss_steps: np.ndarray
     loss: np.ndarray
     target: np.ndarray
+    # The geometry of each snapshot (absent from older files): -1 and NaN where it was not measured.
+    regions: np.ndarray | None = None  # int32 [S]: distinct activation patterns on the target's pixels
+    density: np.ndarray | None = None  # float32 [S, 2]: boundaries within 2 px, near the edges / elsewhere
+    status: np.ndarray | None = None  # int8 [S, N]: each hidden neuron dead 0 / always-on 1 / switching 2
     path: Path | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        count, hidden = len(self.steps), sum(self.layers[1:-1])
+        if self.regions is None:
+            self.regions = np.full(count, -1, dtype=np.int32)
+        if self.density is None:
+            self.density = np.full((count, 2), np.nan, dtype=np.float32)
+        if self.status is None:
+            self.status = np.full((count, hidden), -1, dtype=np.int8)
 
     @property
     def layers(self) -> list[int]:
@@ -82,10 +99,7 @@ def save_run(path: str | os.PathLike, run: Run, overwrite: bool = False) -> Path
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:  # open() respects the umask, as any file a user makes
             np.savez(handle, format=np.array(FORMAT), meta=np.array(json.dumps(run.meta)),
-                     steps=run.steps.astype(np.int64), weights=run.weights.astype(np.float32),
-                     snap_loss=run.snap_loss.astype(np.float32),
-                     loss_steps=run.loss_steps.astype(np.int64), loss=run.loss.astype(np.float32),
-                     target=run.target.astype(np.uint8))
+                     **{key: getattr(run, key).astype(dtype) for key, (dtype, _) in ARRAYS.items()})
 
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_atomically(path, write, overwrite)
@@ -175,11 +189,13 @@ def _arrays(archive, meta: dict) -> dict[str, np.ndarray]:
     budget = min(history_mb * 2**20, available_bytes() // 2)
     snapshots = int(min(meta["steps"] + 1, budget // snapshot_bytes(n_params) + 16))
     size = MAX_RESOLUTION
-    entries = {"steps": (np.int64, 1, (snapshots,)), "weights": (np.float32, 2, (snapshots, n_params)),
-               "snap_loss": (np.float32, 1, (snapshots,)), "loss_steps": (np.int64, 1, (LOSS_POINTS,)),
-               "loss": (np.float32, 1, (LOSS_POINTS,)), "target": (np.uint8, 2, (size, size))}
-    return {key: read_entry(archive, key, np.dtype(dtype), ndim, shape)
-            for key, (dtype, ndim, shape) in entries.items()}
+    hidden = sum(meta["layers"][1:-1])
+    limits = {"steps": (snapshots,), "weights": (snapshots, n_params), "snap_loss": (snapshots,),
+              "loss_steps": (LOSS_POINTS,), "loss": (LOSS_POINTS,), "target": (size, size),
+              "regions": (snapshots,), "density": (snapshots, 2), "status": (snapshots, hidden)}
+    present = entry_names(archive)
+    return {key: read_entry(archive, key, np.dtype(dtype), ndim, limits[key])
+            for key, (dtype, ndim) in ARRAYS.items() if key not in GEOMETRY or key in present}
 
 
 def validate(run: Run, name: str) -> None:
@@ -210,3 +226,7 @@ def validate(run: Run, name: str) -> None:
         raise _bad(name, "it holds NaN or infinite weights or losses")
     if run.target.size == 0 or run.target.max(initial=0) > 1:
         raise _bad(name, "'target' is not an image of 0 and 1")
+    if (run.regions.shape != (s,) or run.density.shape != (s, 2) or run.status.shape != (s, sum(layers[1:-1]))
+            or run.regions.min(initial=-1) < -1 or not np.isin(run.status, (-1, 0, 1, 2)).all()
+            or np.isinf(run.density).any()):
+        raise _bad(name, "its geometry ('regions', 'density', 'status') does not fit its snapshots")

@@ -14,7 +14,8 @@ import numpy as np
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.selection import hidden_count, hidden_widths, layer_offsets
 
-VIEWS = ("prediction", "target", "error")
+VIEWS = ("prediction", "target", "error", "regions")  # regions: a flat colour per activation pattern
+SHADINGS = ("flat", "gradient")  # the regions view: flat, or darker where the logit is flatter
 CONTRASTS = ("none", "stretch")  # stretch: each prediction from its own min to max, as the original drew
 DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
 MIN_SPAN, MAX_SPAN = 1 / 64, 16.0  # the shown square's side: 64x zoom in, 16x out
@@ -32,6 +33,9 @@ class ViewSettings:
     highlighted: int | None = None  # a hidden neuron drawn thicker (shown or not)
     domain: tuple[float, float, float, float] = DEFAULT_DOMAIN  # x0, y0 (top left), x1, y1
     contrast: str = "none"  # one of CONTRASTS: the prediction's grey levels as p, or stretched
+    shading: str = "flat"  # one of SHADINGS, for the regions view
+    solo: int | None = None  # a hidden neuron shown alone: only its line, its active side tinted
+    probe: int | None = None  # a hidden neuron whose activation is the background (the diagram's thumbnails)
 
     def __post_init__(self) -> None:
         if self.shown is None:
@@ -40,6 +44,8 @@ class ViewSettings:
             raise UserError(f"--view {self.view!r} is unknown; use one of {', '.join(VIEWS)}")
         if self.contrast not in CONTRASTS:
             raise UserError(f"--contrast {self.contrast!r} is unknown; use one of {', '.join(CONTRASTS)}")
+        if self.shading not in SHADINGS:
+            raise UserError(f"--shading {self.shading!r} is unknown; use one of {', '.join(SHADINGS)}")
         if not math.isfinite(self.line_width) or self.line_width <= 0:
             raise UserError(f"--line-width {self.line_width} must be a positive number of pixels")
 
@@ -51,7 +57,7 @@ class ViewSettings:
     def key(self) -> tuple:
         """Everything that changes the picture, hashable: the window redraws when it changes."""
         return (self.view, self.line_width, self.output_boundary, self.shown.tobytes(), self.highlighted,
-                self.domain, self.contrast)
+                self.domain, self.contrast, self.shading, self.solo, self.probe)
 
     # ---- neurons -------------------------------------------------------------------------------
 
@@ -83,6 +89,13 @@ class ViewSettings:
 
     def toggle_error_view(self) -> None:
         self.view = "prediction" if self.view == "error" else "error"
+
+    def toggle_regions_view(self) -> None:
+        self.view = "prediction" if self.view == "regions" else "regions"
+
+    def toggle_solo(self, index: int) -> None:
+        """Show neuron `index` alone (its line and its active side), or everything again."""
+        self.solo = None if self.solo == index else index
 
     def toggle_contrast(self) -> None:
         self.contrast = "none" if self.contrast == "stretch" else "stretch"

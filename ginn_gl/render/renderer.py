@@ -197,6 +197,9 @@ class NetworkRenderer:
             "u_highlight_width": float(view.highlight_width) * pixel_scale,
             "u_output_width": OUTPUT_WIDTH * pixel_scale if view.output_boundary else 0.0,
             "u_p_range": self.prediction_range() if view.contrast == "stretch" else (0.0, 1.0),
+            "u_gradient_shade": view.shading == "gradient",
+            "u_solo": -1 if view.solo is None else int(view.solo),
+            "u_probe": -1 if view.probe is None else int(view.probe),
         }
         if not self.use_ubo:
             values["u_weights"] = 0
@@ -221,7 +224,10 @@ class NetworkRenderer:
             raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
         for name in self._active_uniforms:
             self.program[name].value = values[name]
-        self._set_neurons(view.shown, view.highlighted)
+        if view.solo is not None:  # alone: only its line
+            self._set_neurons(np.arange(self.n_hidden) == view.solo, view.highlighted)
+        else:
+            self._set_neurons(view.shown, view.highlighted)
         if self.use_ubo:
             self.program["Weights"].binding = 0
             self.weights.bind_to_uniform_block(0)

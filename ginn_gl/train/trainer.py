@@ -25,6 +25,7 @@ from ginn_gl.core.runfile import Run, now_iso
 from ginn_gl.core.schedule import learning_rates, next_snapshot_step
 from ginn_gl.core.targets import Target
 from ginn_gl.train.engine import EngineSpec, StepEngine
+from ginn_gl.train.geometry import GeometryWorker
 
 
 def resolve_device(name: str) -> torch.device:
@@ -48,16 +49,17 @@ class Trainer:
     stop), which the worker honours between blocks.
     """
 
-    def __init__(self, config: TrainConfig, target: Target, block: int = 256, pace: float | None = None):
+    def __init__(self, config: TrainConfig, target: Target, block: int = 256, pace: float | None = None,
+                 measure_geometry: bool = True):
         self.config = config
         self.target = target
         self.device = resolve_device(config.device)
         spec = EngineSpec(config.sizes, config.activation, list(config.seeds), config.batch_size,
                           block=block, head=config.head)
         self.engine = StepEngine(spec, target.pixels, self.device)
-        n_params = parameter_count(config.sizes)
+        n_params, n_hidden = parameter_count(config.sizes), sum(config.layers)
         try:
-            self.histories = [History(n_params, int(config.history_mb * 2**20))
+            self.histories = [History(n_params, int(config.history_mb * 2**20), n_hidden=n_hidden)
                               for _ in config.seeds]
         except ValueError as exc:
             raise UserError(f"--history-mb {config.history_mb:g} is too small: {exc}") from None
@@ -73,6 +75,8 @@ class Trainer:
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
+        self.geometry = GeometryWorker(target.pixels, config.sizes, config.activation, self.device, self.histories,
+                                       enabled=measure_geometry)
         self._record_snapshot()  # the initial network, so readers have something at once
 
     # ---- control (any thread) -------------------------------------------------------------
@@ -135,6 +139,7 @@ class Trainer:
             self.state = State.FAILED
         finally:
             self.elapsed = time.perf_counter() - started
+            self.geometry.close()
 
     def _train(self) -> State:
         """The training loop; returns the state it ends in."""
@@ -211,6 +216,7 @@ class Trainer:
             return self._diverged(self.step, seed, float(losses[seed]))
         for s, history in enumerate(self.histories):
             history.push(self.step, weights[s], float(losses[s]))
+        self.geometry.submit(self.step, weights)
         return None
 
     def _diverged(self, step: int, seed_index: int, loss: float) -> State:
@@ -223,18 +229,25 @@ class Trainer:
 
     # ---- results -----------------------------------------------------------------------------
 
-    def runs(self) -> list[Run]:
-        """One Run per seed with everything recorded so far (callable while training)."""
+    def runs(self, geometry_timeout: float = 30.0) -> list[Run]:
+        """One Run per seed with everything recorded so far (callable while training); once training
+        has ended, waits up to `geometry_timeout` s for the last snapshots' geometry."""
         cfg = self.config
+        if self.done:
+            self.geometry.drain(geometry_timeout)
         runs = []
         for seed, history in zip(cfg.seeds, self.histories):
             steps, weights, snap_loss = history.arrays()
+            geometry_steps, regions, density, status = history.geometry()
             loss_steps, loss = history.losses.arrays()
             meta = cfg.with_seed(seed).as_meta()
             meta.update(device=str(self.device), torch_version=torch.__version__, created=now_iso(),
                         ginn_gl_version=__version__, steps_done=int(steps[-1]),
                         state=self.state.value, message=self.message,
                         train_seconds=round(self.elapsed, 3))
+            if not np.array_equal(geometry_steps, steps):  # thinned between the two reads: read both again
+                return self.runs(geometry_timeout=0.0)
             runs.append(Run(meta=meta, steps=steps, weights=weights, snap_loss=snap_loss,
-                            loss_steps=loss_steps, loss=loss, target=self.target.pixels.copy()))
+                            loss_steps=loss_steps, loss=loss, target=self.target.pixels.copy(),
+                            regions=regions, density=density, status=status))
         return runs

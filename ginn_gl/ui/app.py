@@ -23,8 +23,10 @@ from ginn_gl.core.history import History, Snapshot
 from ginn_gl.core.pace import DEFAULT_PACE
 from ginn_gl.core.progress import State
 from ginn_gl.core.runfile import Run
+from ginn_gl.core.view import ViewSettings
 from ginn_gl.render.context import software_renderer
-from ginn_gl.render.renderer import Blit, NetworkRenderer
+from ginn_gl.render.renderer import Blit, NetworkRenderer, OffscreenTarget
+from ginn_gl.ui.diagram import THUMBNAIL
 from ginn_gl.ui.framelog import FrameLog
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
 from ginn_gl.ui.overlays import build_confirm, build_help, view_badge
@@ -59,7 +61,7 @@ class Session:
 
 
 def replay_session(run: Run) -> Session:
-    history = History.from_arrays(run.steps, run.weights, run.snap_loss)
+    history = History.from_arrays(run.steps, run.weights, run.snap_loss, (run.regions, run.density, run.status))
     history.losses.load(run.loss_steps, run.loss)
     return Session(history=history, target=run.target, sizes=run.layers, activation=run.activation,
                    seed=int(run.meta.get("seed", 0)), device=f"replay of {run.path}")
@@ -77,6 +79,10 @@ class App:
         self.software = software_renderer(self.ctx)
         self.ui = ImGuiRenderer(self.ctx)
         self.blit = Blit(self.ctx)
+        side = int(THUMBNAIL * self.window.ui_scale * self.window.size.scale)
+        self.thumbnail = OffscreenTarget(self.ctx, side, side)  # a hovered neuron's activation, per pixel
+        self.ui.textures[self.thumbnail.texture.glo] = self.thumbnail.texture  # ImGui draws it by its GL name
+        self._thumbnail_key: object = None
         self._frame_work = 0.0  # seconds the last frame took, swap included
         self.frame_ms = 0.0
         self.view_ms = 0.0
@@ -164,7 +170,7 @@ class App:
         data = PanelInput(history=history, snapshot=shown, activation=self.session.activation, trainer=trainer,
                           seed=self.session.seed, device=self.session.device, frame_ms=self.frame_ms,
                           view_ms=self.view_ms, view_scale=self.pane.scale, title=self.title,
-                          view_path=self.renderer.path)
+                          view_path=self.renderer.path, thumbnail=self.thumbnail.texture.glo)
         self.panel.build(settings, data, panel_x, float(size.height))
         self.help_rect = None
         if settings.show_help:
@@ -185,6 +191,7 @@ class App:
         if self.snapshot is not None:
             self.renderer.set_weights(self.snapshot.weights, key=(self.serial, self.snapshot.step))
             drawn = self.pane.update(self.renderer, settings.view, self.renderer.weights_key, side)
+            self._draw_thumbnail(self.panel.probe)
             self.ctx.screen.use()
             self.pane.present(self.view_rect[:2])
             if drawn.seconds is not None:
@@ -208,6 +215,17 @@ class App:
                              scale=round(self.pane.scale, 4),
                              view_ms=None if drawn is None or drawn.seconds is None else round(drawn.seconds * 1e3, 3),
                              keys=keys, following=self.settings.follow_live, frame_ms=round(self.frame_ms, 2))
+
+    def _draw_thumbnail(self, neuron: int | None) -> None:
+        """The hovered diagram node's activation over the view, each pixel evaluated (not scaled down)."""
+        key = (self.renderer.weights_key, neuron, self.settings.view.domain)
+        if neuron is None or key == self._thumbnail_key:
+            return
+        probe = ViewSettings(self.session.sizes, shown=np.zeros(len(self.settings.view.shown), bool),
+                             domain=self.settings.view.domain, probe=neuron)
+        with self.thumbnail:
+            self.renderer.draw((0, 0, *self.thumbnail.size), probe)
+        self._thumbnail_key = key
 
     @property
     def view_settled(self) -> bool:
@@ -320,6 +338,8 @@ class App:
             return
         if self.frame_log is not None:
             self.frame_log.close()
+        self.ui.textures.pop(self.thumbnail.texture.glo, None)
+        self.thumbnail.release()
         self.ui.release()
         self.pane.release()
         self.blit.release()

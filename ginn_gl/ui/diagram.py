@@ -14,6 +14,7 @@ from ginn_gl.core.selection import layer_offsets, locate
 from ginn_gl.ui.viewstate import Settings
 
 MAX_EDGES = 3000
+THUMBNAIL = 160  # logical pixels a side: the hovered neuron's activation, drawn per pixel
 POSITIVE_EDGE = (0.86, 0.88, 0.95)
 NEGATIVE_EDGE = (1.0, 0.55, 0.18)
 
@@ -24,6 +25,7 @@ class Diagram:
         self.colours = np.concatenate(neuron_colours(sizes))
         self._edges_key: object = None
         self._edge_cache: list = []
+        self.node_centres: dict[int, tuple[float, float]] = {}  # hidden neuron -> where it was drawn
 
     def _edges(self, snapshot: Snapshot | None) -> list[tuple[float, float, float, float, int, float]]:
         """The diagram's edges for the shown snapshot, computed once per snapshot: (x0, y0, x1, y1)
@@ -55,8 +57,11 @@ class Diagram:
         self._edges_key = key
         return edges
 
-    def build(self, settings: Settings, snapshot: Snapshot | None, height: float) -> None:
-        """The diagram, `height` pixels tall; hovering a node highlights its line, a click toggles it."""
+    def build(self, settings: Settings, snapshot: Snapshot | None, height: float,
+              thumbnail: int | None = None) -> int | None:
+        """The diagram, `height` pixels tall. Hovering a node highlights its line and shows its
+        activation over the view (the `thumbnail` texture, drawn by the app for the neuron this
+        returns); a click toggles its line, Ctrl+click shows it alone, its incoming weights lit."""
         avail = imgui.get_content_region_avail()
         origin = imgui.get_cursor_screen_pos()
         imgui.invisible_button("##diagram", (max(avail.x, 10.0), height))
@@ -65,32 +70,32 @@ class Diagram:
         draw = imgui.get_window_draw_list()
         columns = len(self.sizes)
         left, span = origin.x + 14, max(avail.x, 10.0) - 28
-        xs = [left + span * c / (columns - 1) for c in range(columns)]
+        top, solo = origin.y, settings.view.solo
+        offsets = layer_offsets(self.sizes)
 
-        def node_y(column: int, i: int) -> float:
-            return origin.y + height * (i + 0.5) / self.sizes[column]
+        def at(x: float, y: float) -> tuple[float, float]:
+            return left + span * x, top + height * y
 
-        top = origin.y
+        fade = 0.3 if solo is not None else 1.0  # the other edges fade while one neuron is alone
         for x0, y0, x1, y1, colour, thickness in self._edges(snapshot):
-            draw.add_line((left + span * x0, top + height * y0), (left + span * x1, top + height * y1), colour,
-                          thickness)
+            alpha = int((colour >> 24) * fade) << 24
+            draw.add_line(at(x0, y0), at(x1, y1), alpha | (colour & 0xFFFFFF), thickness)
+        if solo is not None and snapshot is not None:
+            self._incoming(draw, at, snapshot, solo)
         mouse = imgui.get_mouse_pos()
         radius = max(2.5, min(6.0, 0.42 * height / max(self.sizes)))
-        offsets = layer_offsets(self.sizes)
+        probe = None
         for column, n in enumerate(self.sizes):
             for i in range(n):
-                centre = (xs[column], node_y(column, i))
-                if column == 0:
-                    draw.add_circle_filled(centre, radius, imgui.get_color_u32(imgui.ImVec4(*INPUT_NODE, 1)))
+                centre = at(column / (columns - 1), (i + 0.5) / n)
+                if column in (0, columns - 1):
+                    colour, name = (INPUT_NODE, "xy"[i]) if column == 0 else (OUTPUT_BOUNDARY, "p")
+                    draw.add_circle_filled(centre, radius, imgui.get_color_u32(imgui.ImVec4(*colour, 1)))
                     draw.add_text((centre[0] - 4, centre[1] - radius - 14), imgui.get_color_u32(
-                        imgui.ImVec4(*INPUT_NODE, 1)), "xy"[i])
-                    continue
-                if column == columns - 1:
-                    draw.add_circle_filled(centre, radius + 1, imgui.get_color_u32(imgui.ImVec4(*OUTPUT_BOUNDARY, 1)))
-                    draw.add_text((centre[0] - 3, centre[1] - radius - 15), imgui.get_color_u32(
-                        imgui.ImVec4(*OUTPUT_BOUNDARY, 1)), "p")
+                        imgui.ImVec4(*colour, 1)), name)
                     continue
                 index = offsets[column - 1] + i
+                self.node_centres[index] = centre
                 r, g, b = self.colours[index]
                 on = bool(settings.view.shown[index])
                 if on:
@@ -98,10 +103,36 @@ class Diagram:
                 else:
                     draw.add_circle_filled(centre, radius, imgui.get_color_u32(imgui.ImVec4(0.12, 0.12, 0.14, 1)))
                     draw.add_circle(centre, radius, imgui.get_color_u32(imgui.ImVec4(r, g, b, 0.8)), 0, 1.2)
+                if index == solo:
+                    draw.add_circle(centre, radius + 3, imgui.get_color_u32(imgui.ImVec4(1, 0.85, 0.2, 1)), 0, 2.0)
                 if hovered_area and (mouse.x - centre[0]) ** 2 + (mouse.y - centre[1]) ** 2 <= (radius + 2) ** 2:
-                    settings.view.highlighted = index
-                    layer, neuron = locate(self.sizes, index)
-                    imgui.set_tooltip(f"layer {layer}, neuron {neuron}: {'shown' if on else 'hidden'}; "
-                                      "click to toggle")
-                    if clicked:
+                    settings.view.highlighted = probe = index
+                    self._tooltip(index, on, thumbnail)
+                    if clicked and imgui.get_io().key_ctrl:
+                        settings.view.toggle_solo(index)
+                    elif clicked:
                         settings.view.toggle_neuron(index)
+        return probe
+
+    def _tooltip(self, index: int, on: bool, thumbnail: int | None) -> None:
+        layer, neuron = locate(self.sizes, index)
+        imgui.begin_tooltip()
+        imgui.text(f"layer {layer}, neuron {neuron}: {'shown' if on else 'hidden'}")
+        imgui.text_disabled("its activation over the view; click: toggle, Ctrl+click: alone")
+        if thumbnail is not None:  # the app draws it for the neuron returned by build(), this frame
+            side = THUMBNAIL * imgui.get_style().font_scale_dpi
+            imgui.image(imgui.ImTextureRef(thumbnail), (side, side), (0, 1), (1, 0))  # GL rows: bottom first
+        imgui.end_tooltip()
+
+    def _incoming(self, draw, at, snapshot: Snapshot, index: int) -> None:
+        """The solo neuron's incoming weights, bright and as thick as their weight."""
+        layer, neuron = locate(self.sizes, index)  # layer is 1-based: its weights are layer_slices[layer - 1]
+        w, _ = split_parameters(snapshot.weights, self.sizes)[layer - 1]
+        row = w[neuron]
+        scale = float(np.abs(row).max()) or 1.0
+        columns, n_in = len(self.sizes), self.sizes[layer - 1]
+        end = at(layer / (columns - 1), (neuron + 0.5) / self.sizes[layer])
+        for j, value in enumerate(row):
+            r, g, b = POSITIVE_EDGE if value > 0 else NEGATIVE_EDGE
+            draw.add_line(at((layer - 1) / (columns - 1), (j + 0.5) / n_in), end,
+                          imgui.get_color_u32(imgui.ImVec4(r, g, b, 1.0)), 1.0 + 3.5 * abs(value) / scale)

@@ -1,5 +1,6 @@
-"""The panel's loss plot (ImPlot): full-image loss at the snapshots, the minibatch loss fainter, a
-marker at the snapshot shown; clicking or dragging in it seeks."""
+"""The panel's plots (ImPlot) on one step axis: the loss (full-image loss at the snapshots, the
+minibatch loss fainter) and the geometry (linear regions, boundary density near the target's edges
+and elsewhere), each with a marker at the snapshot shown; clicking or dragging in them seeks."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket m
 EMPTY_LOSS = (0.01, 1.0)  # the y range before there are two points to fit
 
 
+GEOMETRY_COLOURS = ((0.95, 0.7, 0.3, 1.0), (0.85, 0.45, 0.95, 1.0), (0.45, 0.85, 0.6, 1.0))
+
+
 class LossPlot:
     def __init__(self) -> None:
         self._key: object = None
         self.data: dict[str, np.ndarray] = {}
+        self._geometry_key: object = None
+        self.geometry: tuple[np.ndarray, ...] = ()
 
     def update(self, history) -> dict[str, np.ndarray]:
         """The history's curves as float64 arrays, copied again only when the history changed."""
@@ -35,6 +41,66 @@ class LossPlot:
             self._key = key
         return self.data
 
+    def update_geometry(self, history) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, regions, density, status) of the measured snapshots, copied again when they change."""
+        key = (id(history), history.version)
+        if key != self._geometry_key:
+            steps, regions, density, status = history.geometry()
+            known = regions >= 0
+            self.geometry = (steps[known].astype(np.float64), regions[known].astype(np.float64),
+                             density[known].astype(np.float64), status[known])
+            self._geometry_key = key
+        return self.geometry
+
+    def build_geometry(self, settings: Settings, history, shown_step: int | None, height: float) -> None:
+        """Regions (left axis, log) and the two densities (right axis) over the same steps."""
+        steps, regions, density, _ = self.update_geometry(history)
+        all_steps = self.update(history)["steps"]
+        x = self._x(steps, all_steps, settings.x_axis)
+        keep = x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool)
+        if keep.sum() < 2:  # nothing to plot yet: say so, in the plot's room
+            imgui.begin_child("##geometry-empty", (-1.0, height))
+            imgui.text_disabled("Linear regions and boundary density: measured\nbeside training, "
+                                "snapshot by snapshot.")
+            imgui.end_child()
+            return
+        flags = implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
+        if implot.begin_plot("##geometry", (-1.0, height), flags):
+            auto = implot.AxisFlags_.auto_fit
+            implot.setup_axes("snapshot" if settings.x_axis == "snapshot" else "step", "", auto, auto)
+            implot.setup_axis(implot.ImAxis_.y2, "", auto | implot.AxisFlags_.opposite)
+            implot.setup_legend(implot.Location_.north_west, implot.LegendFlags_.horizontal)
+            if settings.x_axis == "log step":
+                implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
+            for label, values, axis, colour in (("regions (left)", regions, implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
+                                                ("boundaries within 2 px: near edges", density[:, 0],
+                                                 implot.ImAxis_.y2, GEOMETRY_COLOURS[1]),
+                                                ("elsewhere", density[:, 1], implot.ImAxis_.y2, GEOMETRY_COLOURS[2])):
+                if keep.sum() > 0:
+                    implot.set_axes(implot.ImAxis_.x1, axis)
+                    spec = implot.Spec()
+                    spec.line_color = imgui.ImVec4(*colour)
+                    implot.plot_line(label, x[keep], values[keep], spec)
+            self._marker_and_seek(settings, all_steps, shown_step)
+            implot.end_plot()
+
+    @staticmethod
+    def _x(steps: np.ndarray, all_steps: np.ndarray, axis: str) -> np.ndarray:
+        """Plot x of snapshots at `steps`: their step, or their index among all snapshots."""
+        return np.searchsorted(all_steps, steps).astype(np.float64) if axis == "snapshot" else steps
+
+    def _marker_and_seek(self, settings: Settings, steps: np.ndarray, shown_step: int | None) -> None:
+        """The shown snapshot's marker; a click or drag in the plot seeks to the snapshot under it."""
+        if shown_step is not None and len(steps):
+            shown = float(np.searchsorted(steps, shown_step) if settings.x_axis == "snapshot" else shown_step)
+            marker = implot.Spec()
+            marker.line_color = imgui.ImVec4(1.0, 0.85, 0.2, 0.9)
+            implot.set_axes(implot.ImAxis_.x1, implot.ImAxis_.y1)
+            implot.plot_inf_lines("shown", np.array([max(shown, 1e-9)]), marker)
+        if implot.is_plot_hovered() and imgui.is_mouse_down(imgui.MouseButton_.left) and len(steps):
+            settings.playing = False
+            settings.seek(int(steps[self._nearest(steps, implot.get_plot_mouse_pos().x, settings.x_axis)]))
+
     def build(self, settings: Settings, history, shown_step: int | None, total_steps: int, height: float) -> None:
         plot = self.update(history)
         steps, snap_loss = plot["steps"], plot["snap_loss"]
@@ -53,7 +119,7 @@ class LossPlot:
         if implot.begin_plot("##loss", (-1.0, height), flags):
             fit = max(len(snap_x), len(loss_x)) > 1
             auto = implot.AxisFlags_.auto_fit if fit else implot.AxisFlags_.none
-            implot.setup_axes("snapshot" if settings.x_axis == "snapshot" else "step", "loss", auto, auto)
+            implot.setup_axes("", "loss", auto | implot.AxisFlags_.no_label, auto)  # the plot below names x
             implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
             implot.setup_legend(implot.Location_.north_east)  # the early, steep part stays visible
             if settings.x_axis == "log step":
@@ -72,15 +138,11 @@ class LossPlot:
                 full.line_weight = 2.0
                 full.marker = implot.Marker_.circle if len(snap_x) == 1 else implot.Marker_.none
                 implot.plot_line("full image", snap_x, np.maximum(snap_loss, 1e-9), full)
-            if shown_step is not None and len(steps):
-                shown = float(np.searchsorted(steps, shown_step) if settings.x_axis == "snapshot" else shown_step)
-                marker = implot.Spec()
-                marker.line_color = imgui.ImVec4(1.0, 0.85, 0.2, 0.9)
-                implot.plot_inf_lines("shown", np.array([max(shown, 1e-9)]), marker)
-            if implot.is_plot_hovered() and imgui.is_mouse_down(imgui.MouseButton_.left) and len(steps):
-                settings.playing = False
-                settings.seek(int(steps[self._nearest(steps, implot.get_plot_mouse_pos().x, settings.x_axis)]))
+            self._marker_and_seek(settings, steps, shown_step)
             implot.end_plot()
+
+    @staticmethod
+    def build_axis_choice(settings: Settings) -> None:
         for i, axis in enumerate(X_AXES):
             if i:
                 imgui.same_line()

@@ -12,18 +12,22 @@ import numpy as np
 from imgui_bundle import imgui
 
 from ginn_gl.core.history import Snapshot
+from ginn_gl.core.lifecycle import changes
 from ginn_gl.core.pace import MAX_PACE, MIN_PACE, pace_label
 from ginn_gl.core.palette import family_name, neuron_colours
 from ginn_gl.core.progress import State
-from ginn_gl.core.selection import hidden_widths, layer_offsets
+from ginn_gl.core.selection import hidden_widths, layer_offsets, locate
 from ginn_gl.core.view import DEFAULT_DOMAIN, VIEWS
 from ginn_gl.ui.diagram import Diagram
 from ginn_gl.ui.lossplot import LossPlot
 from ginn_gl.ui.viewstate import MAX_SPEED, MIN_SPEED, Settings
 
-LOSS_PLOT_HEIGHT = 150.0
+LOSS_PLOT_HEIGHT = 105.0
+GEOMETRY_PLOT_HEIGHT = 80.0
 DIAGRAM_HEIGHTS = (60.0, 210.0)  # the diagram takes what is left of the window, within these
-STATUS_LINES = 5  # the status section's lines: the diagram leaves room for them
+STATUS_LINES = 5  # the status section's lines at most (while training): the diagram leaves room for them
+STATUS_MARKS = {0: "dead: never active on the picture's pixels", 1: "always on: active on every pixel, so its "
+                "line never crosses the picture", 2: "switching: its line crosses the picture"}
 OPEN = imgui.TreeNodeFlags_.default_open
 
 
@@ -42,6 +46,7 @@ class PanelInput:
     view_scale: float  # resolution of the view shown, relative to full (a CPU rasteriser refines)
     title: str
     view_path: str = "fragment"  # the shader that draws the view: fragment or compute
+    thumbnail: int | None = None  # the texture (GL name) holding the probed neuron's activation
 
 
 @dataclass
@@ -52,11 +57,13 @@ class Panel:
     button_rects: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     seed_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # where to click to type a seed
     overflow: float = 0.0
+    probe: int | None = None  # the neuron hovered in the diagram: the app draws its thumbnail
 
     def __post_init__(self) -> None:
         self.colours = np.concatenate(neuron_colours(self.sizes))
         self.loss_plot = LossPlot()
         self.diagram = Diagram(self.sizes)
+        self.lifecycle = Lifecycle(self.sizes)
 
     def build(self, settings: Settings, data: PanelInput, x: float, height: float) -> None:
         """Lay out the panel at the right edge."""
@@ -68,19 +75,24 @@ class Panel:
         imgui.begin(data.title, None, flags)
         self._training(settings, data)
         total = data.trainer.config.steps if data.trainer is not None else int(data.history.latest_step())
-        if imgui.collapsing_header("Loss", OPEN):
-            self.loss_plot.build(settings, data.history, None if data.snapshot is None else data.snapshot.step,
-                                 total, LOSS_PLOT_HEIGHT)
+        shown_step = None if data.snapshot is None else data.snapshot.step
+        if imgui.collapsing_header("Loss and geometry", OPEN):
+            self.loss_plot.build(settings, data.history, shown_step, total, LOSS_PLOT_HEIGHT)
+            self.loss_plot.build_geometry(settings, data.history, shown_step, GEOMETRY_PLOT_HEIGHT)
+            self.loss_plot.build_axis_choice(settings)
         if imgui.collapsing_header("History", OPEN):
             self._history(settings, data)
         if imgui.collapsing_header("View", OPEN):
             self._view(settings)
         if imgui.collapsing_header("Neurons", OPEN):
-            self._neurons(settings)
+            self._neurons(settings, data.snapshot)
+        if imgui.collapsing_header("Lifecycle"):  # closed at first: a list that grows
+            self.lifecycle.build(settings, self.loss_plot.update_geometry(data.history))
         if imgui.collapsing_header("Network", OPEN):
             status = (STATUS_LINES + 1) * imgui.get_frame_height_with_spacing()
             room = imgui.get_content_region_avail().y - status
-            self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)))
+            self.probe = self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)),
+                                            data.thumbnail)
         if imgui.collapsing_header("Status", OPEN):
             self._status(data)
         self.overflow = imgui.get_scroll_max_y()  # pixels the panel would have to scroll: 0 when it fits
@@ -134,7 +146,8 @@ class Panel:
         position = int(np.clip(np.searchsorted(steps, snapshot.step), 0, len(steps) - 1))
         imgui.set_next_item_width(-1)
         changed, value = imgui.slider_int("##history", position, 0, len(steps) - 1,
-                                          f"step {snapshot.step:,}   loss {snapshot.loss:.4f}")
+                                          f"step {snapshot.step:,}   loss {snapshot.loss:.4f}   "
+                                          f"({snapshot.index + 1} of {snapshot.count})")
         if changed:
             settings.playing = False
             settings.seek(int(steps[value]))
@@ -169,8 +182,6 @@ class Panel:
         else:
             _, settings.speed = imgui.slider_float("##speed", settings.speed, MIN_SPEED, MAX_SPEED,
                                                    "play %.3g snapshots/s", imgui.SliderFlags_.logarithmic)
-        imgui.text_disabled(f"snapshot {snapshot.index + 1} of {snapshot.count}"
-                            + ("  (following live)" if live and settings.follow_live else ""))
 
     def _view(self, settings: Settings) -> None:
         view = settings.view
@@ -179,14 +190,17 @@ class Panel:
                 imgui.same_line()
             if imgui.radio_button(name, view.view == name):
                 view.view = name
-        imgui.same_line()
         _, view.output_boundary = imgui.checkbox("p = 0.5 line", view.output_boundary)
-        stretched = view.contrast == "stretch"
-        if imgui.checkbox("stretch", stretched)[0]:
+        imgui.same_line()
+        if imgui.checkbox("stretch", view.contrast == "stretch")[0]:
             view.toggle_contrast()
         if imgui.is_item_hovered():
             imgui.set_tooltip("Contrast: each prediction from its own min to max, as the original drew it (C)")
         imgui.same_line()
+        if imgui.checkbox("slope shading", view.shading == "gradient")[0]:
+            view.shading = "flat" if view.shading == "gradient" else "gradient"
+        if imgui.is_item_hovered():
+            imgui.set_tooltip("Regions view: each region darker where the network's logit is flatter")
         imgui.set_next_item_width(150)
         _, view.line_width = imgui.slider_float("line width", view.line_width, 0.5, 6.0, "%.1f px")
         imgui.same_line()
@@ -196,18 +210,25 @@ class Panel:
             imgui.same_line()
             imgui.text_disabled(f"x{view.zoom:.2g}")
 
-    def _neurons(self, settings: Settings) -> None:
+    def _neurons(self, settings: Settings, snapshot: Snapshot | None) -> None:
         view = settings.view
+        status = snapshot.status if snapshot is not None and snapshot.status is not None else None
         if imgui.button("All"):
             view.set_all(True)
         imgui.same_line()
         if imgui.button("None"):
             view.set_all(False)
         imgui.same_line()
-        imgui.text_disabled(f"{int(view.shown.sum())} of {len(view.shown)} lines")
+        if view.solo is not None:
+            layer, neuron = locate(self.sizes, view.solo)
+            if imgui.small_button(f"solo {layer}:{neuron}: show all"):
+                view.solo = None
+        else:
+            imgui.text_disabled(f"{int(view.shown.sum())} of {len(view.shown)} lines; Ctrl+click: solo")
         self.button_rects = {}
         size = 17.0
         offsets = layer_offsets(self.sizes)
+        draw = imgui.get_window_draw_list()
         for layer, width in enumerate(hidden_widths(self.sizes)):
             imgui.push_id(f"layer{layer}")
             imgui.align_text_to_frame_padding()
@@ -226,16 +247,27 @@ class Panel:
                 r, g, b = self.colours[index]
                 colour = imgui.ImVec4(r, g, b, 1.0) if on else imgui.ImVec4(r * 0.3, g * 0.3, b * 0.3, 1.0)
                 if imgui.color_button(f"##n{index}", colour, imgui.ColorEditFlags_.no_tooltip, (size, size)):
-                    view.toggle_neuron(index)
+                    if imgui.get_io().key_ctrl:
+                        view.toggle_solo(index)
+                    else:
+                        view.toggle_neuron(index)
                 lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
                 self.button_rects[index] = (lo.x, lo.y, hi.x, hi.y)
+                state = int(status[index]) if status is not None else -1
+                mark_status(draw, (lo.x, lo.y, hi.x, hi.y), state, index == view.solo)
                 if imgui.is_item_hovered():
                     view.highlighted = index
                     imgui.set_tooltip(f"layer {layer + 1} ({family_name(layer)}), neuron {neuron}: "
-                                      f"{'shown' if on else 'hidden'}; click to toggle")
+                                      f"{'shown' if on else 'hidden'}; {STATUS_MARKS.get(state, 'not measured yet')}."
+                                      "\nClick to toggle, Ctrl+click to show it alone")
                 if neuron + 1 < width and hi.x + 2 * size < right:
                     imgui.same_line(0.0, 2.0)
             imgui.pop_id()
+        if status is not None and (status >= 0).all():
+            counts = [np.bincount(status[view.layer_slice(layer)], minlength=3)
+                      for layer in range(len(hidden_widths(self.sizes)))]
+            imgui.text_wrapped("switching / dead (struck) / always on (dot):  " + "   ".join(
+                f"L{layer + 1} {c[2]}/{c[0]}/{c[1]}" for layer, c in enumerate(counts)))
 
     def _status(self, data: PanelInput) -> None:
         history, trainer = data.history, data.trainer
@@ -248,9 +280,8 @@ class Panel:
                            f"{trainer.elapsed:.1f} s")
             else:
                 imgui.text(f"{data.device}   {progress.steps_per_second:,.0f} steps/s   "
-                           f"{progress.step_ms * 1000:.0f} us/step")
+                           f"{progress.step_ms * 1000:.0f} us/step   loss {progress.loss:.4f}")
                 imgui.text(f"pace {pace_label(progress.pace)}: " + self._pace_state(progress))
-            imgui.text(f"minibatch loss {progress.loss:.4f}")
         scale = "" if data.view_scale >= 1.0 else f", refining from 1/{round(1 / data.view_scale)}"
         imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms ({data.view_path} shader{scale})")
         imgui.text(f"{len(history):,} snapshots, {history.used_bytes / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
@@ -265,3 +296,41 @@ class Panel:
             return "the hardware keeps up"
         limit = "as fast as the hardware goes" if progress.pace is None else "the hardware cannot keep up"
         return limit + (f" ({progress.snapshot_rate:.3g} snapshots/s)" if progress.snapshot_rate else "")
+
+
+def mark_status(draw, rect: tuple[float, float, float, float], state: int, solo: bool) -> None:
+    """Over a neuron's toggle: dead struck through, always-on a white dot (it draws no line), solo ringed."""
+    x0, y0, x1, y1 = rect
+    white = imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 0.9))
+    if state == 0:
+        draw.add_line((x0 + 2, y1 - 2), (x1 - 2, y0 + 2), white, 2.0)
+    elif state == 1:
+        draw.add_circle_filled(((x0 + x1) / 2, (y0 + y1) / 2), 3.0, white)
+    if solo:
+        draw.add_rect((x0 - 2, y0 - 2), (x1 + 2, y1 + 2), imgui.get_color_u32(imgui.ImVec4(1, 0.85, 0.2, 1)),
+                      rounding=0.0, thickness=2.0)
+
+
+class Lifecycle:
+    """The neurons' status changes, newest last; clicking one seeks to it."""
+
+    def __init__(self, sizes: list[int]):
+        self.sizes = sizes
+        self._key: object = None
+        self.entries: list = []
+
+    def build(self, settings: Settings, geometry) -> None:
+        steps, _, _, status = geometry
+        key = (len(steps), int(steps[-1]) if len(steps) else -1)
+        if key != self._key:
+            self.entries = changes(steps.astype(np.int64), status)
+            self._key = key
+        if not self.entries:
+            imgui.text_disabled("no neuron has changed status yet")
+            return
+        if imgui.begin_child("##lifecycle", (-1.0, min(120.0, 22.0 * len(self.entries)))):
+            for i, change in enumerate(self.entries):
+                if imgui.selectable(f"{change.label(self.sizes)}##{i}", False)[0]:
+                    settings.playing = False
+                    settings.seek(change.step)
+        imgui.end_child()

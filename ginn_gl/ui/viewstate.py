@@ -143,6 +143,9 @@ class Settings:
     def toggle_contrast(self) -> None:
         self.view.toggle_contrast()
 
+    def toggle_regions_view(self) -> None:
+        self.view.toggle_regions_view()
+
     def toggle_layer_key(self, key: str) -> None:
         """Number key N toggles hidden layer N's lines."""
         self.view.toggle_layer(int(key[-1]) - 1)
@@ -196,6 +199,8 @@ KEYMAP: tuple[Binding, ...] = (
     Binding(("END",), "End", "follow live (the newest snapshot)", Settings.go_live),
     Binding(("T",), "T", "target / prediction view", Settings.toggle_target_view),
     Binding(("E",), "E", "error view", Settings.toggle_error_view),
+    Binding(("G",), "G", "regions view: a flat colour per linear region (activation pattern)",
+            Settings.toggle_regions_view),
     Binding(("C",), "C", "contrast: each prediction stretched from its own min to max, as the original drew it",
             Settings.toggle_contrast),
     Binding(DIGITS + tuple(f"KP_{d}" for d in DIGITS), "1 .. 9", "toggle a hidden layer's lines",
