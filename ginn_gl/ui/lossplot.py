@@ -69,13 +69,12 @@ class LossPlot:
             auto = implot.AxisFlags_.auto_fit
             implot.setup_axes("snapshot" if settings.x_axis == "snapshot" else "step", "", auto, auto)
             implot.setup_axis(implot.ImAxis_.y2, "", auto | implot.AxisFlags_.opposite)
-            implot.setup_legend(implot.Location_.north_west, implot.LegendFlags_.horizontal)
+            implot.setup_legend(implot.Location_.north_west, implot.LegendFlags_.no_buttons)
             if settings.x_axis == "log step":
                 implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
-            for label, values, axis, colour in (("regions (left)", regions, implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
-                                                ("boundaries within 2 px: near edges", density[:, 0],
-                                                 implot.ImAxis_.y2, GEOMETRY_COLOURS[1]),
-                                                ("elsewhere", density[:, 1], implot.ImAxis_.y2, GEOMETRY_COLOURS[2])):
+            for label, values, axis, colour in (("##regions", regions, implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
+                                                ("##near", density[:, 0], implot.ImAxis_.y2, GEOMETRY_COLOURS[1]),
+                                                ("##elsewhere", density[:, 1], implot.ImAxis_.y2, GEOMETRY_COLOURS[2])):
                 if keep.sum() > 0:
                     implot.set_axes(implot.ImAxis_.x1, axis)
                     spec = implot.Spec()
@@ -143,11 +142,21 @@ class LossPlot:
 
     @staticmethod
     def build_axis_choice(settings: Settings) -> None:
+        """The x axis of both plots, and the geometry plot's legend beside it (no room inside it)."""
         for i, axis in enumerate(X_AXES):
             if i:
                 imgui.same_line()
             if imgui.radio_button(f"x: {axis}" if i == 0 else axis, settings.x_axis == axis):
                 settings.x_axis = axis
+        for text, colour, tip in (("regions", GEOMETRY_COLOURS[0], "linear regions on the target's pixels (left axis)"),
+                                  ("edges", GEOMETRY_COLOURS[1], "boundaries within 2 px of a pixel near the "
+                                                                 "target's edges (right axis)"),
+                                  ("elsewhere", GEOMETRY_COLOURS[2], "boundaries within 2 px of a pixel elsewhere "
+                                                                     "(right axis)")):
+            imgui.same_line()
+            imgui.text_colored(imgui.ImVec4(*colour), text)
+            if imgui.is_item_hovered():
+                imgui.set_tooltip(tip)
 
     @staticmethod
     def _nearest(steps: np.ndarray, x: float, axis: str) -> int:
