@@ -72,7 +72,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         out = write_atomically(out, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"), args.overwrite)
     except OSError as exc:
         raise UserError(f"cannot write {printable(out)} ({exc.strerror or exc}); give a writable path") from None
-    lines = int(view.shown.sum()) + int(view.highlighted is not None and not view.shown[view.highlighted])
+    lines = 1 if view.solo is not None else \
+        int(view.shown.sum()) + int(view.highlighted is not None and not view.shown[view.highlighted])
     print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.view} view of step {int(run.steps[index]):,} "
           f"(snapshot {index} of {len(run)}), {lines} of {len(view.shown)} neuron lines")
     return 0

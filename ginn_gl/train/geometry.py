@@ -10,6 +10,7 @@ where its word differs from a neighbour's within r (XOR, OR), counted by a popul
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 import sys
@@ -243,6 +244,8 @@ def serve(stdin=None, stdout=None) -> None:
     (step, weights); writes (step, regions, density, status) for each (step -1: unknown)."""
     stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
     torch.set_num_threads(1)
+    if hasattr(os, "nice"):
+        os.nice(10)  # idle time only: where cores are few, training and the window come first
     length = int(np.frombuffer(_read_exactly(stdin, 8), np.int64)[0])
     header = np.frombuffer(_read_exactly(stdin, 8 * length), np.int64)
     height, width, n_layers, relu, seeds = (int(v) for v in header[:5])
