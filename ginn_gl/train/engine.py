@@ -11,7 +11,7 @@ The parameters' layout is in layout.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from threading import Event
+from threading import Event, Lock
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ from ginn_gl.train.model import initial_parameters
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 CHUNK_ROWS = 8192  # on a CPU, whole-image passes go in chunks this size: their activations stay in cache
 CUDA_CHUNK_ROWS = 1 << 20  # a GPU wants few, large kernels; this only bounds the buffers
+# Held by whatever else issues CUDA work in this process (the geometry thread) while a graph is
+# captured: another thread's CUDA calls during capture invalidate it.
+CUDA_CAPTURE_LOCK = Lock()
 GRAPH_SIZES = (64, 8, 1)  # CUDA graphs of this many cursor steps make up a block of any length
 
 
@@ -365,7 +368,7 @@ class StepEngine:
             tensor.copy_(value)
         self.layout.refresh_head()
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with CUDA_CAPTURE_LOCK, torch.cuda.graph(graph, capture_error_mode="thread_local"):
             steps()
         return graph
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ginn_gl.core.network import LEAKY_SLOPE, grid_points, parameter_count, split_parameters
+from ginn_gl.train.engine import CUDA_CAPTURE_LOCK
 
 BITS = 52  # neurons a word holds: a float64 sum of distinct powers of two below 2^52 is exact
 RADIUS = 2  # pixels: "near" for the boundary density
@@ -174,7 +175,9 @@ class GeometryWorker:
         while (item := self._queue.get()) is not None:
             step, weights = item
             try:
-                self._record(step, *probe.measure(weights))
+                with CUDA_CAPTURE_LOCK:  # never while the trainer captures a CUDA graph
+                    measured = probe.measure(weights)
+                self._record(step, *measured)
             except Exception as exc:  # noqa: BLE001 - training goes on; this geometry stays unknown
                 self.error = repr(exc)
             self._done()
