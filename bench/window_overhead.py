@@ -2,9 +2,11 @@
 few seconds alternate between the window drawing frames (watching, or scrubbing with a key press
 every 50 ms) and the window drawing nothing, so the trainer runs alone. Each drawing phase is
 compared with the mean of the idle phases on either side of it, which cancels the machine's drift
-and the run's own speed-up as snapshots grow sparser. Starts its own Xvfb.
+and the run's own speed-up as snapshots grow sparser. Starts its own Xvfb. With --seeds 0,1,2,3 the
+window is the grid of those seeds and the idle phases are what `ginn-gl train --seeds 0,1,2,3` runs
+(the same trainer, its worker alone).
 
-    python bench/window_overhead.py [--phase 2] [--cycles 8] [--interact] [--pace max]
+    python bench/window_overhead.py [--phase 2] [--cycles 8] [--interact] [--pace max] [--seeds 2]
 
 The window trains at --pace (default max: as fast as the hardware goes, which it must not slow).
 """
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--interact", action="store_true")
     parser.add_argument("--image", default="bottle")
     parser.add_argument("--pace", default="max")
+    parser.add_argument("--seeds", default="2", help="seeds trained together, side by side (default 2)")
     args = parser.parse_args()
     pace = parse_pace(args.pace)
     prepare_process(training=True, window=True)  # as `ginn-gl` does: torch and llvmpipe threads
@@ -41,7 +44,8 @@ def main() -> None:
     from ginn_gl.ui.app import App
     from ginn_gl.ui.window import glfw
 
-    config = TrainConfig(image=args.image, steps=1_280_000, seeds=(2,))
+    seeds = tuple(int(seed) for seed in args.seeds.split(","))
+    config = TrainConfig(image=args.image, steps=1_280_000, seeds=seeds)
     session = training_session(config, load_target(config.image, config.resolution), pace)
     app = App(session, title="bench", size=(1600, 1000))
     app.frame()  # the first frame compiles the shaders (seconds on llvmpipe): not part of the measure
@@ -76,7 +80,7 @@ def main() -> None:
         print(f"alone {alone[-2]:,.0f} / window {rate:,.0f} steps/s ({frames} frames, {frames / args.phase:.1f}/s, "
               f"view {app.view_ms:.0f} ms) / alone {alone[-1]:,.0f}: {ratios[-1]:.1%}", flush=True)
     app.close()
-    print(f"training with the window open ({'scrubbing' if args.interact else 'watching'}, pace "
+    print(f"training seeds {args.seeds} with the window open ({'scrubbing' if args.interact else 'watching'}, pace "
           f"{args.pace}) runs at {statistics.median(ratios):.1%} of its speed alone (median of {len(ratios)} "
           f"phases of {args.phase:g} s)")
     sys.stdout.flush()

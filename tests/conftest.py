@@ -88,3 +88,48 @@ def display():
         os.environ["DISPLAY"] = caller
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def close_window(display_name: str, title_part: str) -> bool:
+    """Ask the X window whose title holds `title_part` to close, as a window manager's close button
+    does (a WM_DELETE_WINDOW message); True when one was found."""
+    import ctypes
+
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XOpenDisplay.restype, x11.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype, x11.XDefaultRootWindow.argtypes = ctypes.c_ulong, [ctypes.c_void_p]
+    x11.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, *[ctypes.c_void_p] * 4]
+    x11.XFetchName.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_char_p)]
+    x11.XInternAtom.restype, x11.XInternAtom.argtypes = ctypes.c_ulong, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+    class Event(ctypes.Union):
+        _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    dpy = x11.XOpenDisplay(display_name.encode())
+    assert dpy, f"cannot open display {display_name}"
+    try:
+        root, parent, children, count = ctypes.c_ulong(), ctypes.c_ulong(), ctypes.POINTER(ctypes.c_ulong)(), \
+            ctypes.c_uint()
+        x11.XQueryTree(dpy, x11.XDefaultRootWindow(dpy), ctypes.byref(root), ctypes.byref(parent),
+                       ctypes.byref(children), ctypes.byref(count))
+        for i in range(count.value):
+            name = ctypes.c_char_p()
+            if x11.XFetchName(dpy, children[i], ctypes.byref(name)) and name.value and \
+                    title_part.encode() in name.value:
+                event = Event()
+                event.xclient = ClientMessage(type=33, window=children[i], format=32,  # 33: ClientMessage
+                                              message_type=x11.XInternAtom(dpy, b"WM_PROTOCOLS", 0))
+                event.xclient.data[0] = x11.XInternAtom(dpy, b"WM_DELETE_WINDOW", 0)
+                x11.XSendEvent(dpy, children[i], 0, 0, ctypes.byref(event))
+                x11.XFlush(dpy)
+                return True
+        return False
+    finally:
+        x11.XCloseDisplay(dpy)

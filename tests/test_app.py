@@ -74,14 +74,20 @@ def click(app, x, y):
     app.frame()
 
 
-def view(app):
-    """The view's pixels once it shows the current settings (a new snapshot may wait its turn)."""
+def settle(app):
+    """Frames until the view shows the current settings at full resolution in every cell (a new
+    snapshot may wait its turn), the last one read back."""
     deadline = time.perf_counter() + 30
     app.frame(capture=True)
     while not app.view_settled and time.perf_counter() < deadline:
         time.sleep(0.02)
         app.frame(capture=True)
     assert app.view_settled
+
+
+def view(app):
+    """The view's pixels once it shows the current settings."""
+    settle(app)
     return app.captured.astype(int)
 
 
@@ -94,7 +100,7 @@ def test_view_target_toggles_slider_and_close(live_app, tmp_path):
     from ginn_gl.ui.window import glfw
 
     app = live_app
-    history = app.session.history
+    history = app.session.primary.history
     app.settings.view.output_boundary = False  # the checkbox: the p = 0.5 line off, to compare pixels
     press(app, glfw.KEY_N)  # no neuron lines
     pixels = view(app)
@@ -223,14 +229,15 @@ def test_restart_asks_before_discarding_a_finished_run(live_app):
 def test_replay_opens_a_saved_run(display, tmp_path):
     from ginn_gl.core.runfile import save_run
     from ginn_gl.train.trainer import Trainer
-    from ginn_gl.ui.app import App, replay_session
+    from ginn_gl.ui.app import App
+    from ginn_gl.ui.grid import replay_session
     from ginn_gl.ui.window import glfw
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
     trainer.join(timeout=60)
     path = save_run(tmp_path / "replay.npz", trainer.runs()[0])
     run = load_run(path)
-    app = park_pointer(App(replay_session(run), title="replay", size=SIZE))
+    app = park_pointer(App(replay_session([run]), title="replay", size=SIZE))
     try:
         app.settings.view.output_boundary = False
         press(app, glfw.KEY_N)
@@ -238,7 +245,7 @@ def test_replay_opens_a_saved_run(display, tmp_path):
         assert np.abs(pixels[..., 0] - prediction(run.weights[-1], pixels.shape[0])).max() <= 1.0
         press(app, glfw.KEY_HOME)
         assert np.abs(view(app)[..., 0] - prediction(run.weights[0], pixels.shape[0])).max() <= 1.0
-        assert len(app.session.history) == len(run)
+        assert len(app.session.primary.history) == len(run)
     finally:
         app.close()
 
@@ -313,12 +320,13 @@ def test_the_window_and_render_draw_identical_pixels(display, tmp_path, cli):
     view, in `ginn-gl render` and in `ginn-gl export` (the highlighted line's width included)."""
     from ginn_gl.core.runfile import save_run
     from ginn_gl.train.trainer import Trainer
-    from ginn_gl.ui.app import App, replay_session
+    from ginn_gl.ui.app import App
+    from ginn_gl.ui.grid import replay_session
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
     trainer.join(timeout=60)
     path = save_run(tmp_path / "same.npz", trainer.runs()[0])
-    app = park_pointer(App(replay_session(load_run(path)), title="same", size=SIZE))
+    app = park_pointer(App(replay_session([load_run(path)]), title="same", size=SIZE))
     try:
         settings = app.settings.view
         settings.line_width = 2.5
@@ -365,12 +373,13 @@ def glfw_event(app, kind, *args):
 def replay_app(display, tmp_path):
     from ginn_gl.core.runfile import save_run
     from ginn_gl.train.trainer import Trainer
-    from ginn_gl.ui.app import App, replay_session
+    from ginn_gl.ui.app import App
+    from ginn_gl.ui.grid import replay_session
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
     trainer.join(timeout=60)
     run = load_run(save_run(tmp_path / "input.npz", trainer.runs()[0]))
-    app = park_pointer(App(replay_session(run), title="input", size=SIZE, frame_log=tmp_path / "frames.jsonl"))
+    app = park_pointer(App(replay_session([run]), title="input", size=SIZE, frame_log=tmp_path / "frames.jsonl"))
     yield app, run, tmp_path / "frames.jsonl"
     if app.window is not None:
         app.close()
@@ -516,3 +525,112 @@ def test_solo_tints_a_neurons_active_side_and_the_diagram_shows_its_activation(r
     z2 = evaluate(run.weights[-1], CONFIG.sizes, CONFIG.activation, grid_points(n, n)).hidden[1][:, 4].reshape(n, n)
     lit = thumb.max(axis=2) > 55
     assert 0.05 < (z2 > 0).mean() < 0.95 and (lit == (z2 > 0)).mean() > 0.97, "its activation, pixel by pixel"
+
+
+def cell_views(app):
+    """Each visible cell's pixels once every cell shows the current settings."""
+    settle(app)
+    return [cell.astype(int) for cell in app.captured_cells]
+
+
+def test_seeds_side_by_side_share_the_slider_toggles_and_close(display, tmp_path):
+    """`--seeds 0,1`: two cells, each its own network's picture; one slider by step, one set of neuron
+    toggles; a label click maximises a cell and the panel follows it."""
+    from dataclasses import replace
+
+    from ginn_gl.cli.commands import training_session
+    from ginn_gl.ui.app import App
+    from ginn_gl.ui.window import glfw
+
+    config = replace(CONFIG, seeds=(0, 1))
+    session = training_session(config, load_target(config.image, config.resolution))
+    app = park_pointer(App(session, title="seeds", size=SIZE))
+    try:
+        session.trainer.start()
+        session.trainer.join(timeout=120)
+        histories = [track.history for track in session.tracks]
+        app.settings.view.output_boundary = False
+        press(app, glfw.KEY_N)
+        cells = cell_views(app)
+        assert len(cells) == 2 and cells[0].shape == cells[1].shape
+        side = cells[0].shape[0]
+        assert side == app.grid.cells[0].rect[2] > 200
+        label_rows = int(app.grid.cells[0].label_rect[3]) + 8  # the labels lie over the top left
+        lasts = [history.read() for history in histories]
+        for pixels, last in zip(cells, lasts):
+            expected = prediction(last.weights, side)
+            assert np.abs(pixels[label_rows:, :, 0] - expected[label_rows:]).max() <= 1.0
+        assert np.abs(cells[0] - cells[1]).max() > 50, "two seeds, two pictures"
+
+        # One neuron toggle: both cells change along that neuron's line, each in its own network.
+        distances = []  # [network][neuron]: each pixel's distance to the layer-1 neuron's line
+        for last in lasts:
+            ev = evaluate(last.weights, config.sizes, config.activation, grid_points(side, side), gradients=True)
+            grad = np.linalg.norm(ev.hidden_grad[0] / side, axis=2)
+            distances.append([(np.abs(ev.hidden[0][:, n]) / grad[:, n]).reshape(side, side) for n in range(16)])
+        neuron = next(n for n in range(16) if all((d[n][label_rows:] < 0.5).sum() > side / 2 for d in distances))
+        x0, y0, x1, y1 = app.panel.button_rects[neuron]
+        click(app, (x0 + x1) / 2, (y0 + y1) / 2)
+        click(app, 5.0, 5.0)
+        assert np.flatnonzero(app.settings.view.shown).tolist() == [neuron]
+        after = cell_views(app)
+        for before, now, distance in zip(cells, after, (d[neuron] for d in distances)):
+            changed = np.any(now != before, axis=2)
+            changed[:label_rows] = False
+            assert changed.sum() > side / 2, "the line is drawn in this cell"
+            assert distance[changed].max() < 1.5, "pixels change along this network's line and nowhere else"
+
+        # One slider by step: Home shows both first snapshots; a step moves both cells.
+        press(app, glfw.KEY_N)
+        press(app, glfw.KEY_HOME)
+        assert [cell.snapshot.step for cell in app.grid.cells] == [0, 0]
+        for _ in range(3):
+            press(app, glfw.KEY_RIGHT)
+        step = app.snapshot.step
+        assert step > 0 and [cell.snapshot.step for cell in app.grid.cells] == [step, step]
+        for pixels, history in zip(cell_views(app), histories):
+            expected = prediction(history.read(step).weights, side)
+            assert np.abs(pixels[label_rows:, :, 0] - expected[label_rows:]).max() <= 1.0
+
+        # A click on the second cell's label maximises it (the panel follows it); again: both.
+        def click_label():  # where the second cell's label is now, through GLFW as the view's clicks arrive
+            lx, ly, lw, lh = app.grid.cells[1].label_rect
+            glfw_event(app, "cursor_pos", lx + lw / 2, ly + lh / 2)
+            glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+            glfw_event(app, "mouse_button", glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+            app.frame()
+
+        click_label()
+        assert app.grid.maximised == 1 and app.grid.focus == 1
+        (alone,) = cell_views(app)
+        assert alone.shape[0] == app.grid.cells[1].rect[2] > side
+        assert app.snapshot.step == step and np.array_equal(app.snapshot.weights, histories[1].read(step).weights)
+        click_label()
+        assert app.grid.maximised is None and len(cell_views(app)) == 2
+        press(app, glfw.KEY_TAB)
+        assert app.grid.maximised == 0
+        for _ in range(2):
+            press(app, glfw.KEY_TAB)
+        assert app.grid.maximised is None
+    finally:
+        app.close()
+
+
+def test_closing_a_seeds_window_saves_a_run_per_seed(display, tmp_path):
+    from tests.conftest import close_window
+
+    out = tmp_path / "pair"
+    proc = subprocess.Popen([sys.executable, "-m", "ginn_gl", "--seeds", "0,1", "--image", "circle", "--resolution",
+                             "32", "--steps", "100000000", "--save", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    opened = proc.stdout.readline()
+    assert "training seeds 0,1" in opened, proc.stderr.read() if proc.poll() is not None else opened
+    time.sleep(2)
+    assert close_window(display, "ginn-gl: circle, seeds 0,1"), "the window is on the display"
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in stderr, stderr
+    for seed in (0, 1):
+        run = load_run(tmp_path / f"pair-seed{seed}.npz")
+        assert run.meta["seed"] == seed and run.steps[-1] > 0 and run.meta["state"] == "stopped"
+        assert f"seed {seed}" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair-seed0.npz", "pair-seed1.npz"]

@@ -26,7 +26,9 @@ def drawing_parser(sub, name: str, summary: str, description: str, out: tuple[st
                    size: tuple[str, str, str]) -> argparse.ArgumentParser:
     """A command that draws a run headlessly: the run, --out, --size and the view options."""
     parser = sub.add_parser(name, help=summary, description=description)
-    parser.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    parser.add_argument("runs", nargs="+", metavar="RUN",
+                        help="a run file (.npz); several (up to 9, of one target size) are drawn side by side "
+                             "in a grid, all at one step")
     parser.add_argument("--out", required=True, metavar=out[0], help=out[1])
     parser.add_argument("--size", default=size[0], metavar=size[1], help=size[2])
     add_view_arguments(parser)
@@ -57,11 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Open the window and train at once: the view shows the network's "
                                       "prediction and every neuron's boundary as it learns; the panel holds "
                                       "the loss plot, the history slider, neuron toggles and the network "
-                                      "diagram (F1 lists the keys). On close the run is saved.")
-    add_training_arguments(live, several_seeds=False)  # the window shows one network
+                                      "diagram (F1 lists the keys). On close the run is saved. --seeds 0,1,2,3 "
+                                      "(up to 9) trains several networks together and shows them side by side.")
+    add_training_arguments(live, several_seeds=True)  # several seeds: side by side in a grid
     saving = live.add_mutually_exclusive_group()
     saving.add_argument("--save", metavar="PATH",
-                        help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz)")
+                        help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz); with "
+                             "--seeds, one file per seed named PATH-seed<N>.npz")
     saving.add_argument("--no-save", action="store_true", help="do not save the run on close")
     live.add_argument("--overwrite", action="store_true", help="replace --save if it exists")
     live.add_argument("--pace", default=str(DEFAULT_PACE), metavar="N|max",
@@ -71,10 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_window_arguments(live)
     live.set_defaults(func=cmd_live)
 
-    replay = sub.add_parser("replay", help="the window on a recorded run, no training",
-                            description="Open the window on a recorded run file to scrub and play its "
-                                        "history; nothing is trained.")
-    replay.add_argument("run", metavar="RUN", help="a run file (.npz)")
+    replay = sub.add_parser("replay", help="the window on recorded runs, no training",
+                            description="Open the window on recorded run files to scrub and play their "
+                                        "history; nothing is trained. Several runs of one target size (seeds, "
+                                        "batch sizes, heads, architectures) share a grid and one slider, by step.")
+    replay.add_argument("runs", nargs="+", metavar="RUN", help="a run file (.npz); up to 9")
     add_window_arguments(replay)
     replay.set_defaults(func=cmd_replay)
 
@@ -104,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "and the default domain, pixels line up with the target's"))
     render.add_argument("--snapshot", type=int, metavar="K",
                         help="snapshot index, negative from the end (default -1, the last)")
-    render.add_argument("--step", type=int, metavar="N", help="the snapshot recorded at step N")
+    render.add_argument("--step", type=int, metavar="N",
+                        help="the snapshot recorded at step N; for a grid, each run's newest at or before N "
+                             "(default: the newest step)")
+    render.add_argument("--no-label", action="store_true", help="leave out a grid's labels (run, step, loss)")
     render.set_defaults(func=cmd_render)
 
     export = drawing_parser(sub, "export", "a run's history as an .mp4, a .gif or a folder of PNGs",
@@ -117,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--frames", metavar="N|all",
                         help="at most N frames, spread evenly over the snapshots (dense early, as the history "
                              "is); all: every snapshot (default 300)")
-    export.add_argument("--no-label", action="store_true", help="leave out the step and loss label")
+    export.add_argument("--no-label", action="store_true",
+                        help="leave out the labels (step and loss; in a grid, each run's name too)")
     export.set_defaults(func=cmd_export)
 
     images = sub.add_parser("images", help="list the built-in targets",

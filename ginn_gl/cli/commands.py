@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,12 +22,14 @@ from ginn_gl.cli.arguments import config_from_args, window_options
 from ginn_gl.cli.progress import ProgressBar
 from ginn_gl.cli.signals import Stop
 from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.errors import UserError
 from ginn_gl.core.lifecycle import STATUS_NAMES, neuron_report
 from ginn_gl.core.outputs import check_output, fallback_paths, free_name
 from ginn_gl.core.pace import pace_label, parse_pace
 from ginn_gl.core.progress import State
-from ginn_gl.core.runfile import load_run, printable, save_run
+from ginn_gl.core.runfile import load_run, load_side_by_side, printable, save_run
 from ginn_gl.core.targets import Target, load_target
+from ginn_gl.core.view import MAX_CELLS
 
 PROG = "ginn-gl"
 
@@ -146,35 +149,45 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ---- the window -----------------------------------------------------------------------------------
 
 def training_session(config: TrainConfig, target: Target, pace: float | None = None):
-    """A window session that trains `config` (one seed); restarting makes another with a new seed."""
+    """A window session training `config`'s seeds together, each in a cell; restarting from a seed N
+    trains as many fresh seeds from N on."""
     from ginn_gl.train.trainer import Trainer
-    from ginn_gl.ui.app import Session
+    from ginn_gl.ui.grid import Session, Track
 
     trainer = Trainer(config, target, pace=pace)
-    return Session(history=trainer.histories[0], target=target.pixels, sizes=config.sizes,
-                   activation=config.activation, seed=config.seed, device=f"training on {trainer.device}",
-                   trainer=trainer, restart=lambda seed: training_session(config.with_seed(seed), target, pace))
+    tracks = [Track(history, target.pixels, config.sizes, config.activation, seed, f"seed {seed}")
+              for seed, history in zip(config.seeds, trainer.histories)]
+
+    def restart(first: int) -> Session:
+        seeds = tuple(range(first, first + len(config.seeds)))
+        return training_session(replace(config, seeds=seeds), target, pace)
+
+    return Session(tracks, device=f"training on {trainer.device}", trainer=trainer, restart=restart)
 
 
 def cmd_live(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if len(config.seeds) > MAX_CELLS:
+        raise UserError(f"--seeds {','.join(map(str, config.seeds))}: the window shows at most {MAX_CELLS} seeds side "
+                        "by side; train more with `ginn-gl train --seeds`")
     window = window_options(args)
     pace = parse_pace(args.pace)
-    save = None if args.no_save else run_paths(args.save, config.image, config.seeds, args.overwrite, "--save")[0]
+    save = [] if args.no_save else run_paths(args.save, config.image, config.seeds, args.overwrite, "--save")
     target = load_target(config.image, config.resolution, config.threshold)
     prepare_process(training=True, window=True)
     from ginn_gl.ui.app import App  # imports imgui and glfw: only for the window
 
     session = training_session(config, target, pace)
     stop = Stop()
-    app = App(session, title=f"ginn-gl: {image_label(config.image)}, seed {config.seed}",
-              saves_on_close=save is not None, **window)
+    seeds = ",".join(map(str, config.seeds))
+    app = App(session, title=f"ginn-gl: {image_label(config.image)}, seed{'s' if len(config.seeds) > 1 else ''} "
+                             f"{seeds}", saves_on_close=bool(save), **window)
     try:
         session.trainer.start()  # once the window is open: no display means no training either
-        where = "not saved" if save is None else f"saved to {save}"
-        print(f"training seed {config.seed} on {image_label(config.image)} ({session.device}, pace "
-              f"{pace_label(pace)}); close the window, press Esc or Q, or Ctrl+C here to stop: the run is {where}",
-              flush=True)
+        where = "not saved" if not save else f"saved to {', '.join(map(str, save))}"
+        print(f"training seed{'s' if len(config.seeds) > 1 else ''} {seeds} on {image_label(config.image)} "
+              f"({session.device}, pace {pace_label(pace)}); close the window, press Esc or Q, or Ctrl+C here to "
+              f"stop: the run{'s are' if len(save) > 1 else ' is'} {where}", flush=True)
         app.run()
     except KeyboardInterrupt:
         pass  # a signal between frames: close and save as Esc would
@@ -182,12 +195,18 @@ def cmd_live(args: argparse.Namespace) -> int:
         with stop.shielded():
             trainer = app.session.trainer
             app.close()  # stops the worker within a second and closes the window
-            runs = trainer.runs()[:1]
-    saved, failed = save_runs([save], runs, args.overwrite, stop) if save is not None else ([], False)
+            runs = trainer.runs()
+    trained = tuple(int(run.meta["seed"]) for run in runs)
+    if save and trained != tuple(config.seeds):  # restarted from another seed: names follow the seeds trained
+        try:
+            save = run_paths(args.save, config.image, trained, args.overwrite, "--save")
+        except UserError:  # a name taken since: the next free one, never over a file
+            save = [free_name(path) for path in run_paths(args.save, config.image, trained, True, "--save")]
+    saved, failed = save_runs(save, runs, args.overwrite, stop)
     stop.restore()
-    trainer.join()  # a worker exception is raised here, after the run is saved
-    for path in saved:
-        print(f"saved {path}: {trainer.step:,} steps, {len(runs[0])} snapshots")
+    trainer.join()  # a worker exception is raised here, after the runs are saved
+    for path, run in zip(saved, runs):
+        print(f"saved {path}: seed {run.meta['seed']}, {trainer.step:,} steps, {len(run)} snapshots")
     if trainer.state is State.DIVERGED:
         print(f"{PROG}: {trainer.message}", file=sys.stderr)
     return 2 if failed else 0
@@ -195,13 +214,16 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     window = window_options(args)
-    run = load_run(args.run)
+    runs = load_side_by_side(args.runs, MAX_CELLS)
     prepare_process(window=True)
-    from ginn_gl.ui.app import App, replay_session
+    from ginn_gl.ui.app import App
+    from ginn_gl.ui.grid import replay_session
 
-    app = App(replay_session(run), title=f"ginn-gl replay: {printable(Path(args.run).name)}", **window)
-    print(f"replaying {printable(args.run)} ({len(run)} snapshots); close the window or press Esc or Q to quit",
-          flush=True)
+    session = replay_session(runs)
+    names = ", ".join(printable(Path(path).name) for path in args.runs)
+    app = App(session, title=f"ginn-gl replay: {names}", **window)
+    print(f"replaying {names} ({', '.join(str(len(run)) for run in runs)} snapshots); close the window or press Esc "
+          "or Q to quit", flush=True)
     try:
         app.run()
     finally:

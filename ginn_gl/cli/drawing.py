@@ -14,7 +14,8 @@ from ginn_gl.cli.progress import ProgressBar
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.outputs import check_output, write_atomically
 from ginn_gl.core.resources import available_bytes
-from ginn_gl.core.runfile import load_run, printable
+from ginn_gl.core.runfile import load_side_by_side, printable
+from ginn_gl.core.view import MAX_CELLS, grid_shape
 
 DEFAULT_FRAMES = 300  # an export without --frames: at most this many snapshots, evenly in index
 BYTES_PER_PIXEL = 24  # what drawing a large PNG holds per pixel at its peak (tiled drawing, RGB, PNG encoder)
@@ -46,11 +47,15 @@ def check_memory(width: int, height: int, frames: int = 1) -> None:
                         f"{available_bytes() / 2**30:.1f} GB available; give a smaller --size")
 
 
+def run_names(paths: list[str]) -> list[str]:
+    """Cell labels: the files' names without .npz (the seed is in the default names)."""
+    return [printable(Path(path).stem) for path in paths]
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from ginn_gl.render.context import headless_context
-    from ginn_gl.render.renderer import NetworkRenderer, render_image
+    from ginn_gl.render.export import frames, snapshot_at
 
     if args.snapshot is not None and args.step is not None:
         raise UserError("give --snapshot or --step, not both")
@@ -58,49 +63,85 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UserError(f"--out {printable(args.out)!r}: render writes PNG; end the name in .png")
     out = check_output(args.out if not args.out.strip() else str(Path(args.out).with_suffix(".png")), "--out",
                        args.overwrite)
-    run = load_run(args.run)
-    index = pick_snapshot(run, args.snapshot, args.step)
+    runs = load_side_by_side(args.runs, MAX_CELLS)
     size = parse_size(args.size)
-    check_memory(*size)
-    view = view_from_args(args, run.layers)
-    ctx = headless_context()
-    renderer = NetworkRenderer(ctx, run.layers, run.activation)
-    renderer.set_weights(run.weights[index])
-    renderer.set_target(run.target)
-    pixels = render_image(ctx, renderer, size, view, channels=3)
+    if len(runs) == 1:
+        run = runs[0]
+        index = pick_snapshot(run, args.snapshot, args.step)
+        step = int(run.steps[index])
+    else:  # a grid: one step for all, each run at its newest snapshot at or before it
+        if size[0] != size[1]:
+            raise UserError(f"--size {args.size!r}: a grid's cells are square; give one number, e.g. --size 400")
+        if args.snapshot is not None:
+            raise UserError("--snapshot picks by index, which differs between runs; give --step N for a grid")
+        step = max(int(run.steps[-1]) for run in runs) if args.step is None else args.step
+        first = min(int(run.steps[0]) for run in runs)
+        if step < first:
+            raise UserError(f"--step {step} is before every run's first snapshot (step {first:,}); give a later step")
+    columns, rows = grid_shape(len(runs))
+    check_memory(size[0] * columns, size[1] * rows)
+    view = view_from_args(args, runs[0].layers)
+    if len(runs) == 1:
+        pixels = single_image(runs[0], index, size, view)
+    else:
+        images = frames(runs, [step], size[0], view, not args.no_label, run_names(args.runs))
+        pixels = next(images)
+        images.close()  # releases the GL context now
     try:
         out = write_atomically(out, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"), args.overwrite)
     except OSError as exc:
         raise UserError(f"cannot write {printable(out)} ({exc.strerror or exc}); give a writable path") from None
     lines = 1 if view.solo is not None else \
         int(view.shown.sum()) + int(view.highlighted is not None and not view.shown[view.highlighted])
-    print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.view} view of step {int(run.steps[index]):,} "
-          f"(snapshot {index} of {len(run)}), {lines} of {len(view.shown)} neuron lines")
+    if len(runs) == 1:
+        print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.view} view of step {step:,} "
+              f"(snapshot {index} of {len(run)}), {lines} of {len(view.shown)} neuron lines")
+    else:
+        shown = ", ".join(f"{int(run.steps[snapshot_at(run, step)]):,}" for run in runs)
+        print(f"wrote {printable(out)}: {columns}x{rows} grid of {len(runs)} runs, {size[0]} px cells, "
+              f"{view.view} view at step {step:,} (their snapshots at steps {shown})")
     return 0
 
 
+def single_image(run, index: int, size: tuple[int, int], view) -> np.ndarray:
+    """One run's snapshot at any size (tiled when larger than the GPU's limit)."""
+    from ginn_gl.render.context import headless_context
+    from ginn_gl.render.renderer import NetworkRenderer, render_image
+
+    ctx = headless_context()
+    renderer = NetworkRenderer(ctx, run.layers, run.activation)
+    try:
+        renderer.set_weights(run.weights[index])
+        renderer.set_target(run.target)
+        return render_image(ctx, renderer, size, view, channels=3)
+    finally:
+        renderer.release()
+        ctx.release()
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from ginn_gl.render.export import frames, output_format, pick_indices, write
+    from ginn_gl.render.export import frames, grid_steps, output_format, pick_steps, write
 
     kind = output_format(Path(args.out))
     out = check_output(args.out, "--out", args.overwrite, folder_ok=kind == "folder")
     if kind == "folder" and out.is_dir() and any(out.iterdir()) and not args.overwrite:
         raise UserError(f"{printable(out)} is a folder with files in it; give --overwrite to replace its frames, "
                         "or an empty or new folder")
-    run = load_run(args.run)
+    runs = load_side_by_side(args.runs, MAX_CELLS)
     size = parse_size(args.size)
     if size[0] != size[1]:
         raise UserError(f"--size {args.size!r}: exports are square; give one number, e.g. --size 400")
     side, note = size[0], ""
-    if kind == "mp4" and side % 2:  # H.264 in yuv420p needs even sizes
+    columns, rows = grid_shape(len(runs))
+    if kind == "mp4" and (side * columns % 2 or side * rows % 2):  # H.264 in yuv420p needs even sizes
         side, note = side + 1, f" ({size[0]} rounded up to {side + 1}: H.264 needs an even size)"
-    check_memory(side, side)
+    check_memory(side * columns, side * rows)
     if not (0.1 <= args.fps <= 240):
         raise UserError(f"--fps {args.fps} is out of range; use 0.1 to 240")
     wanted = parse_frames(args.frames)
-    view = view_from_args(args, run.layers)
-    indices = pick_indices(run, wanted)
-    bar = ProgressBar(len(indices), unit="frame")
+    view = view_from_args(args, runs[0].layers)
+    steps = pick_steps(grid_steps(runs), wanted)
+    bar = ProgressBar(len(steps), unit="frame")
     started = time.perf_counter()
 
     def shown(images):
@@ -108,22 +149,25 @@ def cmd_export(args: argparse.Namespace) -> int:
             yield pixels
             elapsed = time.perf_counter() - started
             bar.update(done, done / elapsed if elapsed else 0.0, f"{elapsed / done * 1e3:.0f} ms/frame",
-                       final=done == len(indices))
+                       final=done == len(steps))
 
     try:
         count = 0
 
         def written(tmp: Path) -> None:
             nonlocal count
-            count = write(tmp, kind, shown(frames(run, indices, side, view, not args.no_label)), args.fps)
+            images = frames(runs, steps, side, view, not args.no_label, run_names(args.runs))
+            count = write(tmp, kind, shown(images), args.fps)
 
         out = write_atomically(out, written, args.overwrite)
     except OSError as exc:
         raise UserError(f"cannot write {printable(out)} ({exc.strerror or exc}); the old file, if any, is kept; "
                         "give a writable path with room") from None
     seconds = time.perf_counter() - started
-    print(f"wrote {printable(out)}: {count} frames ({kind}) of {len(run)} snapshots, steps "
-          f"{int(run.steps[indices[0]]):,} to {int(run.steps[indices[-1]]):,}, {side}x{side}{note}, in {seconds:.1f} s "
+    what = f"{len(runs[0])} snapshots" if len(runs) == 1 else \
+        f"{len(runs)} runs in a {columns}x{rows} grid ({len(grid_steps(runs))} steps recorded)"
+    print(f"wrote {printable(out)}: {count} frames ({kind}) of {what}, steps {steps[0]:,} to {steps[-1]:,}, "
+          f"{side}x{side}{' cells' if len(runs) > 1 else ''}{note}, in {seconds:.1f} s "
           f"({seconds / max(count, 1) * 1e3:.0f} ms a frame)")
     return 0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_SEED, MAX_WIDTH
-from ginn_gl.core.errors import RunFileError
+from ginn_gl.core.errors import RunFileError, UserError
 from ginn_gl.core.history import LOSS_CURVE_MAX_BYTES, snapshot_bytes
 from ginn_gl.core.network import ACTIVATIONS, HEADS, INPUTS, OUTPUTS, parameter_count
 from ginn_gl.core.npzread import NpzError, entry_names, open_archive, read_entry, read_text
@@ -144,6 +144,18 @@ def load_run(path: str | os.PathLike) -> Run:
     run = Run(meta=meta, path=path, **arrays)
     validate(run, name)
     return run
+
+
+def load_side_by_side(paths: list[str], most: int) -> list[Run]:
+    """Runs to show in one grid: 1 to `most` of them, of one target size (the cells are one size)."""
+    if not 1 <= len(paths) <= most:
+        raise UserError(f"{len(paths)} run files: a grid shows 1 to {most}; give fewer")
+    runs = [load_run(path) for path in paths]
+    if len({run.target.shape for run in runs}) > 1:
+        sizes = ", ".join(f"{printable(Path(path).name)} {run.target.shape[1]}x{run.target.shape[0]}"
+                          for path, run in zip(paths, runs))
+        raise UserError(f"runs of different target sizes cannot share a grid ({sizes}); show them one by one")
+    return runs
 
 
 def _meta(text: str) -> dict:

@@ -7,7 +7,7 @@ from options. Plain Python and numpy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -140,3 +140,25 @@ def parse_domain(text: str) -> tuple[float, float, float, float]:
         raise UserError(f"--domain {text!r} is beyond what float32 pixels can show; keep the numbers within "
                         f"+-{MAX_COORDINATE:g} and each side at least {MIN_DOMAIN_SPAN:g} wide")
     return values  # type: ignore[return-value]
+
+
+def view_for(view: ViewSettings, sizes: list[int]) -> ViewSettings:
+    """The same view settings for a network of another shape (runs side by side): the lines of its
+    neurons shown by layer and index where the first network has them, the rest shown."""
+    if list(sizes) == list(view.sizes):
+        return view
+    shown = np.ones(hidden_count(sizes), dtype=bool)
+    for layer, (width, start) in enumerate(zip(hidden_widths(sizes), layer_offsets(sizes))):
+        if layer < len(hidden_widths(view.sizes)):
+            theirs = view.shown[view.layer_slice(layer)]
+            shown[start:start + min(width, len(theirs))] = theirs[:width]
+    return replace(view, sizes=list(sizes), shown=shown, highlighted=None, solo=None, probe=None)
+
+
+MAX_CELLS = 9  # runs side by side: a 3x3 grid
+
+
+def grid_shape(count: int) -> tuple[int, int]:
+    """(columns, rows) of a grid of `count` runs side by side: 1x1, 2x1, 2x2 for four, 3x3 for nine."""
+    columns = math.ceil(math.sqrt(count))
+    return columns, math.ceil(count / columns)

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.runfile import Run
-from ginn_gl.core.view import ViewSettings
+from ginn_gl.core.view import ViewSettings, grid_shape, view_for
 from ginn_gl.render.context import headless_context
 from ginn_gl.render.renderer import NetworkRenderer, render_image
 
@@ -24,28 +24,59 @@ def output_format(path: Path) -> str:
     raise UserError(f"--out {path}: unknown kind of output; end it in .mp4 or .gif, or give a folder for PNGs")
 
 
-def frames(run: Run, indices: list[int], size: int, view: ViewSettings, label: bool) -> Iterator[np.ndarray]:
-    """RGB uint8 [size, size, 3] of each chosen snapshot."""
+def label_image(pixels: np.ndarray, text: str) -> np.ndarray:
+    """A white label on black at the top left of a frame or a cell."""
+    image = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(image)
+    box = draw.textbbox((6, 5), text)
+    draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(0, 0, 0))
+    draw.text((6, 5), text, fill=(255, 255, 255))
+    return np.asarray(image)
+
+
+def snapshot_at(run: Run, step: int) -> int:
+    """Index of the run's newest snapshot at or before `step` (its first when none is)."""
+    return max(int(np.searchsorted(run.steps, step, side="right")) - 1, 0)
+
+
+def grid_steps(runs: list[Run]) -> np.ndarray:
+    """The steps a grid can show: every run's snapshot steps, merged."""
+    return np.unique(np.concatenate([run.steps for run in runs]))
+
+
+def frames(runs: list[Run], steps: list[int], size: int, view: ViewSettings, label: bool,
+           names: list[str] | None = None) -> Iterator[np.ndarray]:
+    """RGB uint8 frames, one per step: each run's newest snapshot at or before it, `size` pixels a
+    side, in a grid when there are several runs (`names` label their cells)."""
     ctx = headless_context()
-    renderer = NetworkRenderer(ctx, run.layers, run.activation)
-    renderer.set_target(run.target)
+    renderers = {}
+    for run in runs:
+        key = (tuple(run.layers), run.activation)
+        if key not in renderers:
+            renderers[key] = NetworkRenderer(ctx, run.layers, run.activation)
+    columns, rows = grid_shape(len(runs))
     try:
-        for index in indices:
-            renderer.set_weights(run.weights[index])
-            pixels = render_image(ctx, renderer, (size, size), view, channels=3)
-            if label:
-                image = Image.fromarray(pixels)
-                text = f"step {int(run.steps[index]):,}"
-                if size >= 240:  # room for the loss too
-                    text += f"   loss {float(run.snap_loss[index]):.4f}"
-                draw = ImageDraw.Draw(image)
-                box = draw.textbbox((6, 5), text)
-                draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(0, 0, 0))
-                draw.text((6, 5), text, fill=(255, 255, 255))
-                pixels = np.asarray(image)
-            yield pixels
+        for step in steps:
+            frame = np.zeros((rows * size, columns * size, 3), dtype=np.uint8)
+            for k, run in enumerate(runs):
+                index = snapshot_at(run, step)
+                renderer = renderers[(tuple(run.layers), run.activation)]
+                renderer.set_target(run.target)
+                renderer.set_weights(run.weights[index])
+                pixels = render_image(ctx, renderer, (size, size), view_for(view, run.layers), channels=3)
+                if label:
+                    text = f"step {int(run.steps[index]):,}"
+                    if size >= 240:  # room for the loss too
+                        text += f"   loss {float(run.snap_loss[index]):.4f}"
+                    if names is not None and len(runs) > 1:
+                        text = f"{names[k]}   {text}"
+                    pixels = label_image(pixels, text)
+                row, column = divmod(k, columns)
+                frame[row * size:(row + 1) * size, column * size:(column + 1) * size] = pixels
+            yield frame
     finally:
-        renderer.release()
+        for renderer in renderers.values():
+            renderer.release()
         ctx.release()
 
 
@@ -81,10 +112,10 @@ def write(path: Path, kind: str, images: Iterator[np.ndarray], fps: float) -> in
     return count
 
 
-def pick_indices(run: Run, max_frames: int | None) -> list[int]:
-    """Every snapshot (None), or at most `max_frames` spread evenly in snapshot index, which keeps the
+def pick_steps(steps: np.ndarray, max_frames: int | None) -> list[int]:
+    """Every step (None), or at most `max_frames` spread evenly in snapshot index, which keeps the
     history's density: dense early (first and last included)."""
-    count = len(run)
+    count = len(steps)
     if max_frames is None or max_frames >= count:
-        return list(range(count))
-    return sorted({int(round(i)) for i in np.linspace(0, count - 1, max_frames)})
+        return [int(s) for s in steps]
+    return [int(steps[i]) for i in sorted({int(round(i)) for i in np.linspace(0, count - 1, max_frames)})]

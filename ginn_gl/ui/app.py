@@ -12,26 +12,23 @@ panel; carry out requests (screenshot, restart, quit); swap; log the frame; slee
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
 
-from ginn_gl.core.history import History, Snapshot
+from ginn_gl.core.history import Snapshot
 from ginn_gl.core.pace import DEFAULT_PACE
 from ginn_gl.core.progress import State
-from ginn_gl.core.runfile import Run
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.render.context import software_renderer
-from ginn_gl.render.renderer import Blit, NetworkRenderer, OffscreenTarget
+from ginn_gl.render.renderer import Blit, OffscreenTarget
 from ginn_gl.ui.diagram import THUMBNAIL
 from ginn_gl.ui.framelog import FrameLog
+from ginn_gl.ui.grid import Grid, Session
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
 from ginn_gl.ui.overlays import build_confirm, build_help, view_badge
 from ginn_gl.ui.panel import Panel, PanelInput
-from ginn_gl.ui.viewpane import ViewPane
 from ginn_gl.ui.viewstate import Settings, dispatch
 from ginn_gl.ui.window import Input, Window
 
@@ -44,27 +41,6 @@ WHEEL_ZOOM = 1.2  # per wheel notch
 
 def smooth(previous: float, value: float, weight: float = 0.1) -> float:
     return value if previous == 0.0 else previous + weight * (value - previous)
-
-
-@dataclass
-class Session:
-    """What the window shows: a training run (with its trainer) or a recorded one."""
-
-    history: History
-    target: np.ndarray
-    sizes: list[int]
-    activation: str
-    seed: int
-    device: str
-    trainer: object | None = None  # the Trainer while training (pace, pause, resume, stop, progress, runs)
-    restart: Callable[[int], Session] | None = None  # a fresh training session for a seed
-
-
-def replay_session(run: Run) -> Session:
-    history = History.from_arrays(run.steps, run.weights, run.snap_loss, (run.regions, run.density, run.status))
-    history.losses.load(run.loss_steps, run.loss)
-    return Session(history=history, target=run.target, sizes=run.layers, activation=run.activation,
-                   seed=int(run.meta.get("seed", 0)), device=f"replay of {run.path}")
 
 
 class App:
@@ -100,13 +76,16 @@ class App:
     def _attach(self, session: Session) -> None:
         self.session = session
         self.serial += 1
-        self.renderer = NetworkRenderer(self.ctx, session.sizes, session.activation)
-        self.renderer.set_target(session.target)
-        self.pane = ViewPane(self.ctx, self.blit, self.window.finish,
-                             progressive=self.software and self.renderer.path == "fragment")
+        self.grid = Grid(self.ctx, self.blit, self.window.finish, self.software, session.tracks, session.lead)
+        primary = session.primary
         pace = session.trainer.pacer.pace if session.trainer is not None else DEFAULT_PACE
-        self.settings = Settings(sizes=session.sizes, pace=pace)
-        self.panel = Panel(sizes=session.sizes, width=PANEL_WIDTH * self.window.ui_scale, seed_field=session.seed)
+        self.settings = Settings(sizes=primary.sizes, pace=pace)
+        self.panel = Panel(sizes=primary.sizes, width=PANEL_WIDTH * self.window.ui_scale, seed_field=primary.seed)
+
+    @property
+    def renderer(self):
+        """The focused cell's renderer (the diagram's thumbnails use it)."""
+        return self.grid.renderer(self.grid.cells[self.grid.focus])
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -128,7 +107,7 @@ class App:
     def active(self) -> bool:
         """Something moves (input, autoplay, live training, refinement): frames at the full rate."""
         s = self.settings
-        return (s.playing or (self.training and s.follow_live) or not self.pane.complete
+        return (s.playing or (self.training and s.follow_live) or not self.grid.complete
                 or time.perf_counter() - self.window.last_input < ACTIVE_SECONDS)
 
     def _duty(self) -> float:
@@ -154,12 +133,14 @@ class App:
         dt, self._last_time = started - self._last_time, started
         arrived = self.window.begin_frame()
         size = self.window.size
-        settings, history = self.settings, self.session.history
+        track = self.grid.cells[self.grid.focus].track  # the maximised cell, or the first
+        settings, history = self.settings, track.history
         settings.training = self.training
         panel_x = max(0.0, size.width - self.panel.width)
         area = max(1, int(round(panel_x * size.scale)))
         side = max(1, min(area, size.fb_height))
         self.view_rect = ((area - side) // 2, (size.fb_height - side) // 2, side, side)
+        self.grid.layout(area, size.fb_height, size.scale, size.height)
         handled = self._keys(arrived)
         self._pointer(arrived)
         settings.advance(dt)
@@ -167,10 +148,11 @@ class App:
         if trainer is not None and trainer.pacer.pace != settings.pace:
             trainer.set_pace(settings.pace)
         shown = settings.resolve(history, self.training)
-        data = PanelInput(history=history, snapshot=shown, activation=self.session.activation, trainer=trainer,
-                          seed=self.session.seed, device=self.session.device, frame_ms=self.frame_ms,
-                          view_ms=self.view_ms, view_scale=self.pane.scale, title=self.title,
-                          view_path=self.renderer.path, thumbnail=self.thumbnail.texture.glo)
+        data = PanelInput(history=history, snapshot=shown, activation=track.activation,
+                          trainer=trainer, seed=track.seed, device=self.session.device,
+                          frame_ms=self.frame_ms, view_ms=self.view_ms, view_scale=self.view_scale, title=self.title,
+                          view_path=self.renderer.path, thumbnail=self.thumbnail.texture.glo,
+                          tracks=self.session.tracks)
         self.panel.build(settings, data, panel_x, float(size.height))
         self.help_rect = None
         if settings.show_help:
@@ -179,6 +161,8 @@ class App:
         if self.confirm_restart is not None:
             self._confirm(build_confirm(panel_x / 2, size.height / 2, self.saves_on_close))
         self.snapshot = settings.resolve(history, self.training)  # the panel's widgets may have moved it
+        self._resolve_cells()
+        self.grid.labels(len(self.grid.cells) > 1)
         if shown is not None and self.snapshot is not None and shown.step != self.snapshot.step:
             view_badge(self.view_rect[0] / size.scale, f"view: step {self.snapshot.step:,}")
         imgui.render()
@@ -187,18 +171,17 @@ class App:
         self.ctx.scissor = None
         self.ctx.viewport = (0, 0, size.fb_width, size.fb_height)
         self.ctx.clear(0.06, 0.06, 0.08)
-        drawn = None
+        drawn = self.grid.draw(settings.view, self.serial)
         if self.snapshot is not None:
-            self.renderer.set_weights(self.snapshot.weights, key=(self.serial, self.snapshot.step))
-            drawn = self.pane.update(self.renderer, settings.view, self.renderer.weights_key, side)
             self._draw_thumbnail(self.panel.probe)
-            self.ctx.screen.use()
-            self.pane.present(self.view_rect[:2])
-            if drawn.seconds is not None:
-                self.view_ms = smooth(self.view_ms, drawn.seconds * 1000)
+        self.ctx.screen.use()
+        self.grid.present()
+        if drawn is not None and drawn.seconds is not None:
+            self.view_ms = smooth(self.view_ms, drawn.seconds * 1000)
         self.ui.render(imgui.get_draw_data(), (size.fb_width, size.fb_height))
         if capture:
             self.captured = self.window.read(self.view_rect)
+            self.captured_cells = [self.window.read((*cell.rect, cell.rect[2])) for cell in self.grid.visible]
         self._carry_out_requests()
         self.window.swap()
         self._log(drawn, handled)
@@ -206,13 +189,26 @@ class App:
         self.frames += 1
         self.frame_ms = smooth(self.frame_ms, self._frame_work * 1000)
 
+    def _resolve_cells(self) -> None:
+        """Each cell's snapshot: the focused cell's is the slider's, the others their newest at or before
+        its step (their own newest while following live)."""
+        focus = self.grid.focus
+        following = self.settings.follow_live or self.snapshot is None
+        for index, cell in enumerate(self.grid.cells):
+            cell.snapshot = self.snapshot if index == focus else \
+                cell.track.history.read(None if following else self.snapshot.step)
+
+    @property
+    def view_scale(self) -> float:
+        return min(cell.pane.scale for cell in self.grid.visible)
+
     def _log(self, drawn, keys: list[str]) -> None:
         if self.frame_log is None:
             return
         shown = self.snapshot
         self.frame_log.write(t=time.time(), step=None if shown is None else shown.step,
-                             newest=self.session.history.latest_step(), training=self.training,
-                             scale=round(self.pane.scale, 4),
+                             newest=self.session.primary.history.latest_step(), training=self.training,
+                             scale=round(self.view_scale, 4),
                              view_ms=None if drawn is None or drawn.seconds is None else round(drawn.seconds * 1e3, 3),
                              keys=keys, following=self.settings.follow_live, frame_ms=round(self.frame_ms, 2))
 
@@ -221,16 +217,22 @@ class App:
         key = (self.renderer.weights_key, neuron, self.settings.view.domain)
         if neuron is None or key == self._thumbnail_key:
             return
-        probe = ViewSettings(self.session.sizes, shown=np.zeros(len(self.settings.view.shown), bool),
+        probe = ViewSettings(self.session.primary.sizes, shown=np.zeros(len(self.settings.view.shown), bool),
                              domain=self.settings.view.domain, probe=neuron)
+        self.renderer.set_weights(self.snapshot.weights, key=(self.serial, self.grid.focus, self.snapshot.step))
         with self.thumbnail:
             self.renderer.draw((0, 0, *self.thumbnail.size), probe)
         self._thumbnail_key = key
 
     @property
     def view_settled(self) -> bool:
-        """The view shows the current snapshot and settings at full resolution."""
-        return self.pane.complete
+        """The view shows the current snapshot and settings at full resolution, in every cell."""
+        return self.grid.complete
+
+    @property
+    def pane(self):
+        """The focused cell's pane."""
+        return self.grid.cells[self.grid.focus].pane
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -256,9 +258,15 @@ class App:
         return self.view_point(x, y) is not None
 
     def _pointer(self, arrived: Input) -> None:
-        """Wheel notches zoom about the pointer, a double-click resets, a drag from the view pans it."""
+        """Wheel notches zoom about the pointer, a double-click resets, a drag from a cell pans every
+        cell; a click on a cell's label maximises it and back."""
         view = self.settings.view
         for event in arrived.pointer:
+            if event.kind == "click" and len(self.grid.cells) > 1:
+                index = self.grid.label_at(event.x, event.y)
+                if index is not None:
+                    self.grid.toggle_maximised(index)
+                continue
             if not self._over_view(event.x, event.y):
                 continue
             if event.kind == "wheel":
@@ -267,21 +275,29 @@ class App:
                 view.reset_domain()
         if arrived.drag is not None:
             x, y, dx, dy = arrived.drag
-            if (dx or dy) and self._over_view(x, y):
-                side_in_window = self.view_rect[2] / self.window.size.scale
+            cell = self.grid.cell_at(x, y, self.window.size.scale, self.window.size.height)
+            if (dx or dy) and cell is not None and self._over_view(x, y):
+                side_in_window = cell.rect[2] / self.window.size.scale
                 x0, y0, x1, y1 = view.domain
                 view.pan(-dx / side_in_window * (x1 - x0), -dy / side_in_window * (y1 - y0))
 
     def view_point(self, mouse_x: float, mouse_y: float) -> tuple[float, float] | None:
-        """Input-plane point under a mouse position (window coordinates), or None off the view."""
+        """Input-plane point under a mouse position (window coordinates), or None off every cell."""
         size = self.window.size
-        x, y, side, _ = self.view_rect
+        cell = self.grid.cell_at(mouse_x, mouse_y, size.scale, size.height)
+        if cell is None:
+            return None
+        x, y, side = cell.rect
         fb_x = mouse_x * size.scale - x
         fb_y = (size.height - mouse_y) * size.scale - y  # from the bottom, as GL counts
-        if not (0 <= fb_x < side and 0 <= fb_y < side):
-            return None
         x0, y0, x1, y1 = self.settings.view.domain
         return (x0 + (x1 - x0) * fb_x / side, y0 + (y1 - y0) * (1 - fb_y / side))
+
+    def toggle_maximised(self) -> None:
+        """The next cell alone, then the next, ..., then all again (Tab)."""
+        grid = self.grid
+        grid.maximised = None if grid.maximised == len(grid.cells) - 1 or len(grid.cells) == 1 else \
+            (0 if grid.maximised is None else grid.maximised + 1)
 
     # ---- requests ------------------------------------------------------------------------------
 
@@ -291,10 +307,13 @@ class App:
             settings.screenshot_requested = False
             self.last_screenshot = self.window.screenshot()
             print(f"screenshot saved to {self.last_screenshot}", flush=True)
+        if settings.cycle_requested:
+            settings.cycle_requested = False
+            self.toggle_maximised()
         if settings.restart_requested:
             settings.restart_requested = False
             session = self.session
-            seed = session.seed if settings.restart_seed is None else settings.restart_seed
+            seed = session.primary.seed if settings.restart_seed is None else settings.restart_seed
             if session.restart is None:
                 return
             if session.trainer.state is State.FINISHED:  # a whole run: ask before it is thrown away
@@ -318,8 +337,7 @@ class App:
         fresh = old.restart(seed)
         fresh.trainer.set_pace(self.settings.pace)  # the pace the user chose carries over
         fresh.trainer.start()
-        self.renderer.release()
-        self.pane.release()
+        self.grid.release()
         self._attach(fresh)
 
     # ---- closing ------------------------------------------------------------------------------
@@ -341,8 +359,7 @@ class App:
         self.ui.textures.pop(self.thumbnail.texture.glo, None)
         self.thumbnail.release()
         self.ui.release()
-        self.pane.release()
+        self.grid.release()
         self.blit.release()
-        self.renderer.release()
         self.window.destroy()
         self.window = None

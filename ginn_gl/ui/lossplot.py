@@ -14,6 +14,9 @@ EMPTY_LOSS = (0.01, 1.0)  # the y range before there are two points to fit
 
 
 GEOMETRY_COLOURS = ((0.95, 0.7, 0.3, 1.0), (0.85, 0.45, 0.95, 1.0), (0.45, 0.85, 0.6, 1.0))
+# Runs side by side: a colour each, in the loss plot and the regions plot.
+SEED_COLOURS = ((0.35, 0.75, 1.0), (1.0, 0.55, 0.25), (0.45, 0.9, 0.45), (0.95, 0.4, 0.7), (0.95, 0.85, 0.3),
+                (0.6, 0.5, 1.0), (0.3, 0.9, 0.85), (0.9, 0.3, 0.3), (0.8, 0.8, 0.8))
 
 
 class LossPlot:
@@ -52,8 +55,10 @@ class LossPlot:
             self._geometry_key = key
         return self.geometry
 
-    def build_geometry(self, settings: Settings, history, shown_step: int | None, height: float) -> None:
-        """Regions (left axis, log) and the two densities (right axis) over the same steps."""
+    def build_geometry(self, settings: Settings, history, shown_step: int | None, height: float,
+                       others: tuple = ()) -> None:
+        """Regions (left axis) and the two densities (right axis) over the same steps; with runs side by
+        side (`others`: label, history), each run's regions in its loss plot colour."""
         steps, regions, density, _ = self.update_geometry(history)
         all_steps = self.update(history)["steps"]
         x = self._x(steps, all_steps, settings.x_axis)
@@ -65,21 +70,38 @@ class LossPlot:
             imgui.end_child()
             return
         flags = implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
+        if others:
+            flags |= implot.Flags_.no_legend
         if implot.begin_plot("##geometry", (-1.0, height), flags):
             auto = implot.AxisFlags_.auto_fit
             implot.setup_axes("snapshot" if settings.x_axis == "snapshot" else "step", "", auto, auto)
-            implot.setup_axis(implot.ImAxis_.y2, "", auto | implot.AxisFlags_.opposite)
+            if not others:  # the densities' axis
+                implot.setup_axis(implot.ImAxis_.y2, "", auto | implot.AxisFlags_.opposite)
             implot.setup_legend(implot.Location_.north_west, implot.LegendFlags_.no_buttons)
             if settings.x_axis == "log step":
                 implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
-            for label, values, axis, colour in (("##regions", regions, implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
-                                                ("##near", density[:, 0], implot.ImAxis_.y2, GEOMETRY_COLOURS[1]),
-                                                ("##elsewhere", density[:, 1], implot.ImAxis_.y2, GEOMETRY_COLOURS[2])):
-                if keep.sum() > 0:
-                    implot.set_axes(implot.ImAxis_.x1, axis)
-                    spec = implot.Spec()
-                    spec.line_color = imgui.ImVec4(*colour)
-                    implot.plot_line(label, x[keep], values[keep], spec)
+            curves = [("##regions", x[keep], regions[keep], implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
+                      ("##near", x[keep], density[keep, 0], implot.ImAxis_.y2, GEOMETRY_COLOURS[1]),
+                      ("##elsewhere", x[keep], density[keep, 1], implot.ImAxis_.y2, GEOMETRY_COLOURS[2])]
+            if others:  # one regions curve per run: the densities of nine runs would be a tangle
+                curves = []
+                for k, (_, run) in enumerate(others):
+                    if run is history:
+                        r_x, r_regions = x[keep], regions[keep]
+                    else:
+                        r_steps, r_regions = run.geometry()[:2]
+                        known = r_regions >= 0
+                        r_x = self._x(r_steps[known].astype(np.float64), all_steps, settings.x_axis)
+                        r_regions = r_regions[known].astype(np.float64)
+                        r_keep = r_x > 0 if settings.x_axis == "log step" else np.ones(len(r_x), bool)
+                        r_x, r_regions = r_x[r_keep], r_regions[r_keep]
+                    curves.append((f"##regions{k}", r_x, r_regions, implot.ImAxis_.y1,
+                                   (*SEED_COLOURS[k % len(SEED_COLOURS)], 1.0)))
+            for label, xs, values, axis, colour in curves:
+                implot.set_axes(implot.ImAxis_.x1, axis)
+                spec = implot.Spec()
+                spec.line_color = imgui.ImVec4(*colour)
+                implot.plot_line(label, xs, values, spec)
             self._marker_and_seek(settings, all_steps, shown_step)
             implot.end_plot()
 
@@ -100,7 +122,10 @@ class LossPlot:
             settings.playing = False
             settings.seek(int(steps[self._nearest(steps, implot.get_plot_mouse_pos().x, settings.x_axis)]))
 
-    def build(self, settings: Settings, history, shown_step: int | None, total_steps: int, height: float) -> None:
+    def build(self, settings: Settings, history, shown_step: int | None, total_steps: int, height: float,
+              others: tuple = ()) -> None:
+        """`history`'s curves (the run the slider follows); with runs side by side, `others` holds every
+        run's (label, history), `history` among them: a full-image loss curve each, in its colour."""
         plot = self.update(history)
         steps, snap_loss = plot["steps"], plot["snap_loss"]
         if settings.x_axis == "snapshot":
@@ -115,6 +140,8 @@ class LossPlot:
             keep = loss_x > 0
             loss_x, loss_y = loss_x[keep], loss_y[keep]
         flags = implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
+        if others:  # the cells' labels carry each run's colour: a legend of nine would hide the curves
+            flags |= implot.Flags_.no_legend
         if implot.begin_plot("##loss", (-1.0, height), flags):
             fit = max(len(snap_x), len(loss_x)) > 1
             auto = implot.AxisFlags_.auto_fit if fit else implot.AxisFlags_.none
@@ -127,27 +154,43 @@ class LossPlot:
                 x_end = {"snapshot": 1.0}.get(settings.x_axis, float(max(total_steps, 10)))
                 implot.setup_axes_limits(1.0 if settings.x_axis == "log step" else 0.0, x_end, *EMPTY_LOSS,
                                          implot.Cond_.always)
-            if len(loss_x) > 1:
+            if len(loss_x) > 1 and not others:
                 faint = implot.Spec()
                 faint.line_color = imgui.ImVec4(0.62, 0.62, 0.70, 0.45)
                 implot.plot_line("minibatch", loss_x, np.maximum(loss_y, 1e-9), faint)
-            if len(snap_x) > 0:
-                full = implot.Spec()
-                full.line_color = imgui.ImVec4(0.35, 0.75, 1.0, 1.0)
-                full.line_weight = 2.0
-                full.marker = implot.Marker_.circle if len(snap_x) == 1 else implot.Marker_.none
-                implot.plot_line("full image", snap_x, np.maximum(snap_loss, 1e-9), full)
+            series = others if others else (("full image", history),)
+            for k, (label, run) in enumerate(series):  # the full-image loss of each run, in its colour
+                if run is history:
+                    x, y = snap_x, snap_loss
+                else:
+                    x = self._x(run.steps().astype(np.float64), steps, settings.x_axis)
+                    y = run.snapshot_losses().astype(np.float64)
+                    keep = x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool)
+                    x, y = x[keep], y[keep]
+                if len(x) == 0:
+                    continue
+                spec = implot.Spec()
+                spec.line_color = imgui.ImVec4(*SEED_COLOURS[k % len(SEED_COLOURS)], 1.0)
+                spec.line_weight = 2.0 if run is history else 1.5  # the run the slider follows
+                spec.marker = implot.Marker_.circle if len(x) == 1 else implot.Marker_.none
+                implot.plot_line(label, x, np.maximum(y, 1e-9), spec)
             self._marker_and_seek(settings, steps, shown_step)
             implot.end_plot()
 
     @staticmethod
-    def build_axis_choice(settings: Settings) -> None:
+    def build_axis_choice(settings: Settings, side_by_side: bool = False) -> None:
         """The x axis of both plots, and the geometry plot's legend beside it (no room inside it)."""
         for i, axis in enumerate(X_AXES):
             if i:
                 imgui.same_line()
             if imgui.radio_button(f"x: {axis}" if i == 0 else axis, settings.x_axis == axis):
                 settings.x_axis = axis
+        if side_by_side:
+            imgui.same_line()
+            imgui.text_colored(imgui.ImVec4(*GEOMETRY_COLOURS[0]), "regions")
+            if imgui.is_item_hovered():
+                imgui.set_tooltip("linear regions on the target's pixels, a curve per run in its loss plot colour")
+            return
         for text, colour, tip in (("regions", GEOMETRY_COLOURS[0], "linear regions on the target's pixels (left axis)"),
                                   ("edges", GEOMETRY_COLOURS[1], "boundaries within 2 px of a pixel near the "
                                                                  "target's edges (right axis)"),

@@ -47,6 +47,7 @@ class PanelInput:
     title: str
     view_path: str = "fragment"  # the shader that draws the view: fragment or compute
     thumbnail: int | None = None  # the texture (GL name) holding the probed neuron's activation
+    tracks: tuple = ()  # the networks shown side by side (Track: label, history), the first the primary
 
 
 @dataclass
@@ -73,13 +74,15 @@ class Panel:
         flags = (imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
                  | imgui.WindowFlags_.no_collapse | imgui.WindowFlags_.no_saved_settings)
         imgui.begin(data.title, None, flags)
+        imgui.push_item_flag(imgui.ItemFlags_.no_tab_stop, True)  # Tab is ours (the grid), not a field's
         self._training(settings, data)
         total = data.trainer.config.steps if data.trainer is not None else int(data.history.latest_step())
         shown_step = None if data.snapshot is None else data.snapshot.step
         if imgui.collapsing_header("Loss and geometry", OPEN):
-            self.loss_plot.build(settings, data.history, shown_step, total, LOSS_PLOT_HEIGHT)
-            self.loss_plot.build_geometry(settings, data.history, shown_step, GEOMETRY_PLOT_HEIGHT)
-            self.loss_plot.build_axis_choice(settings)
+            others = tuple((t.label, t.history) for t in data.tracks) if len(data.tracks) > 1 else ()
+            self.loss_plot.build(settings, data.history, shown_step, total, LOSS_PLOT_HEIGHT, others)
+            self.loss_plot.build_geometry(settings, data.history, shown_step, GEOMETRY_PLOT_HEIGHT, others)
+            self.loss_plot.build_axis_choice(settings, bool(others))
         if imgui.collapsing_header("History", OPEN):
             self._history(settings, data)
         if imgui.collapsing_header("View", OPEN):
@@ -96,6 +99,7 @@ class Panel:
         if imgui.collapsing_header("Status", OPEN):
             self._status(data)
         self.overflow = imgui.get_scroll_max_y()  # pixels the panel would have to scroll: 0 when it fits
+        imgui.pop_item_flag()
         imgui.end()
 
     # ---- sections ----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class Settings:
     screenshot_requested: bool = False
     restart_requested: bool = False
     restart_seed: int | None = None  # None: the same seed
+    cycle_requested: bool = False  # Tab: maximise the next cell of a grid
     _moves: int = 0  # snapshots to move by at the next resolve (keys and buttons)
     _play_clock: float = 0.0  # autoplay's fraction of a snapshot still to go
     _rewind_at_end: bool = False  # play was pressed: start over if the newest is shown
@@ -170,6 +171,9 @@ class Settings:
     def request_quit(self) -> None:
         self.quit_requested = True
 
+    def request_cycle(self) -> None:
+        self.cycle_requested = True
+
 
 @dataclass(frozen=True)
 class Binding:
@@ -211,6 +215,8 @@ KEYMAP: tuple[Binding, ...] = (
     Binding(("R",), "R", "restart training with the same seed (the current run is discarded; a finished "
             "one asks first)",
             Settings.request_restart),
+    Binding(("TAB",), "Tab", "seeds side by side: the next cell alone, ..., then all again (or click a label)",
+            Settings.request_cycle),
     Binding(("F1", "SHIFT+SLASH"), "F1 or ?", "this help", Settings.toggle_help),
     Binding(("ESCAPE", "Q"), "Esc / Q", "quit (the run is saved)", Settings.request_quit),
 )

@@ -59,7 +59,8 @@ class KeyEvent:
 
 @dataclass(frozen=True)
 class PointerEvent:
-    kind: str  # "wheel" (amount: notches, up positive), "double" (a double-click of the left button)
+    kind: str  # "wheel" (amount: notches, up positive), "click" (left press and release in one place),
+    #            "double" (a double-click of the left button)
     x: float  # where, in window units from the top left
     y: float
     amount: float = 0.0
@@ -171,6 +172,8 @@ class Window:
             self.pending = True
             x, y = self._cursor
             if action != glfw.PRESS:
+                if self._held_from is not None and math.hypot(x - self._held_from[0], y - self._held_from[1]) <= 3:
+                    self.pointer.append(PointerEvent("click", x, y))
                 self._held_from = None
                 return
             now = time.perf_counter()

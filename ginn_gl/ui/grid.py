@@ -1,0 +1,206 @@
+"""What the window shows: one network or several side by side (seeds trained together, or recorded
+runs of one target size), each in a cell of a grid with its label, all at one step and under one
+set of view settings. A cell can be maximised to the whole view and back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from imgui_bundle import imgui
+
+from ginn_gl.core.history import History, Snapshot
+from ginn_gl.core.runfile import Run, printable
+from ginn_gl.core.view import ViewSettings, grid_shape, view_for
+from ginn_gl.render.renderer import NetworkRenderer
+from ginn_gl.ui.lossplot import SEED_COLOURS
+from ginn_gl.ui.viewpane import VIEW_BUDGET, Drawn, ViewPane
+
+LABEL_PAD = 4.0  # window units around a cell's label
+
+
+@dataclass
+class Track:
+    """One network the window shows: its history and what it was trained on."""
+
+    history: History
+    target: np.ndarray
+    sizes: list[int]
+    activation: str
+    seed: int
+    label: str  # "seed 2", or the run file's name
+
+
+@dataclass
+class Session:
+    """What the window shows: a training run of one or several seeds (with its trainer), or runs read
+    from files."""
+
+    tracks: list[Track]
+    device: str
+    trainer: object | None = None  # the Trainer while training (pace, pause, resume, stop, progress, runs)
+    restart: Callable[[int], Session] | None = None  # a fresh training session from a first seed
+    lead: int = 0  # the track whose snapshots the slider steps through: the longest (seeds train in step)
+
+    @property
+    def primary(self) -> Track:
+        """The track that navigation, the diagram and the neuron toggles follow unless a cell is maximised."""
+        return self.tracks[self.lead]
+
+
+def replay_session(runs: list[Run]) -> Session:
+    """The window's session for recorded runs (of one target size: see load_side_by_side)."""
+    tracks = []
+    for run in runs:
+        history = History.from_arrays(run.steps, run.weights, run.snap_loss, (run.regions, run.density, run.status))
+        history.losses.load(run.loss_steps, run.loss)
+        seed = int(run.meta.get("seed", 0))
+        label = f"seed {seed}" if len(runs) == 1 else printable(run.path.stem if run.path else f"seed {seed}")
+        tracks.append(Track(history, run.target, run.layers, run.activation, seed, label))
+    where = printable(runs[0].path) if len(runs) == 1 else f"{len(runs)} runs"
+    longest = max(range(len(runs)), key=lambda k: (int(runs[k].steps[-1]), -k))  # the slider reaches every end
+    return Session(tracks, device=f"replay of {where}", lead=longest)
+
+
+@dataclass
+class Cell:
+    track: Track
+    pane: ViewPane
+    rect: tuple[int, int, int] = (0, 0, 1)  # x, y (bottom left), side, in framebuffer pixels
+    label_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x, y, w, h in window units
+    snapshot: Snapshot | None = None
+
+
+@dataclass
+class Grid:
+    """The cells, their panes, and one renderer per network shape (its program compiled once)."""
+
+    ctx: object
+    blit: object
+    finish: Callable[[], None]
+    software: bool
+    tracks: list[Track]
+    lead: int = 0  # the cell the panel follows when none of its shape is maximised
+    cells: list[Cell] = field(default_factory=list)
+    renderers: dict = field(default_factory=dict)
+    maximised: int | None = None  # the cell shown alone, or None for all
+    _targets: dict = field(default_factory=dict)  # each renderer's uploaded target (tracks may differ)
+
+    def __post_init__(self) -> None:
+        for track in self.tracks:
+            key = (tuple(track.sizes), track.activation)
+            if key not in self.renderers:
+                self.renderers[key] = NetworkRenderer(self.ctx, track.sizes, track.activation)
+            renderer = self.renderers[key]
+            progressive = self.software and renderer.path == "fragment"
+            self.cells.append(Cell(track, ViewPane(self.ctx, self.blit, self.finish, progressive)))
+
+    @property
+    def focus(self) -> int:
+        """The cell the panel follows (slider, diagram, neuron toggles): a maximised cell of the lead's
+        shape, else the lead."""
+        m, lead = self.maximised, self.cells[self.lead].track
+        if m is not None and (self.cells[m].track.sizes, self.cells[m].track.activation) == (lead.sizes,
+                                                                                             lead.activation):
+            return m
+        return self.lead
+
+    def renderer(self, cell: Cell) -> NetworkRenderer:
+        return self.renderers[(tuple(cell.track.sizes), cell.track.activation)]
+
+    @property
+    def visible(self) -> list[Cell]:
+        return self.cells if self.maximised is None else [self.cells[self.maximised]]
+
+    def layout(self, width: int, height: int, scale: float, window_height: float) -> None:
+        """Square cells in a grid centred in the framebuffer's left `width` x `height` pixels."""
+        cells = self.visible
+        columns, rows = grid_shape(len(cells))
+        side = max(1, min(width // columns, height // rows))
+        x0, y0 = (width - side * columns) // 2, (height - side * rows) // 2
+        for i, cell in enumerate(cells):
+            row, column = divmod(i, columns)
+            cell.rect = (x0 + column * side, y0 + (rows - 1 - row) * side, side)
+            top = window_height - (cell.rect[1] + side) / scale  # window units, from the top
+            # the label keeps the size labels() measured last frame: clicks arrive before it draws
+            cell.label_rect = (cell.rect[0] / scale + LABEL_PAD, top + LABEL_PAD, *cell.label_rect[2:])
+
+    def cell_at(self, x: float, y: float, scale: float, window_height: float) -> Cell | None:
+        """The visible cell under a window position."""
+        fb_x, fb_y = x * scale, (window_height - y) * scale
+        for cell in self.visible:
+            cx, cy, side = cell.rect
+            if cx <= fb_x < cx + side and cy <= fb_y < cy + side:
+                return cell
+        return None
+
+    def labels(self, show: bool) -> None:
+        """Each cell's name and the loss of the snapshot it shows, clickable (it maximises the cell)."""
+        if not show:
+            return
+        draw = imgui.get_foreground_draw_list()
+        for index, cell in enumerate(self.cells):
+            if cell not in self.visible:
+                continue
+            loss = f"   loss {cell.snapshot.loss:.4f}" if cell.snapshot is not None else ""
+            text = f"{cell.track.label}{loss}"
+            size = imgui.calc_text_size(text)
+            swatch = size.y * 0.7  # the run's colour in the loss plot
+            x, y, _, _ = cell.label_rect
+            w, h = size.x + swatch + 3 * LABEL_PAD, size.y + 2 * LABEL_PAD
+            cell.label_rect = (x, y, w, h)
+            draw.add_rect_filled((x, y), (x + w, y + h), imgui.get_color_u32(imgui.ImVec4(0, 0, 0, 0.7)), 3.0)
+            top = y + (h - swatch) / 2
+            colour = imgui.ImVec4(*SEED_COLOURS[index % len(SEED_COLOURS)], 1.0)
+            draw.add_rect_filled((x + LABEL_PAD, top), (x + LABEL_PAD + swatch, top + swatch),
+                                 imgui.get_color_u32(colour), 2.0)
+            draw.add_text((x + 2 * LABEL_PAD + swatch, y + LABEL_PAD), imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 1)),
+                          text)
+
+    def label_at(self, x: float, y: float) -> int | None:
+        """The index of the cell whose label is under a window position."""
+        for index, cell in enumerate(self.cells):
+            lx, ly, lw, lh = cell.label_rect
+            if cell in self.visible and lx <= x < lx + lw and ly <= y < ly + lh:
+                return index
+        return None
+
+    def toggle_maximised(self, index: int) -> None:
+        self.maximised = None if self.maximised == index or len(self.cells) == 1 else index
+
+    def draw(self, view: ViewSettings, serial: int) -> Drawn | None:
+        """Bring each visible cell's picture up to date, sharing the frame's drawing budget."""
+        visible = self.visible
+        budget = VIEW_BUDGET / len(visible)
+        seconds, scale, drew = 0.0, 1.0, False
+        for index, cell in enumerate(self.cells):
+            if cell not in visible or cell.snapshot is None:
+                continue
+            renderer = self.renderer(cell)
+            if self._targets.get(id(renderer)) is not cell.track.target:
+                renderer.set_target(cell.track.target)
+                self._targets[id(renderer)] = cell.track.target
+            renderer.set_weights(cell.snapshot.weights, key=(serial, index, cell.snapshot.step))
+            drawn = cell.pane.update(renderer, view_for(view, cell.track.sizes), renderer.weights_key,
+                                     cell.rect[2], budget)
+            if drawn.seconds is not None:
+                seconds, drew = seconds + drawn.seconds, True
+            scale = min(scale, drawn.scale)
+        return Drawn(seconds if drew else None, scale)
+
+    def present(self) -> None:
+        for cell in self.visible:
+            if cell.snapshot is not None and cell.pane.key is not None:
+                cell.pane.present(cell.rect[:2])
+
+    @property
+    def complete(self) -> bool:
+        return all(cell.pane.complete or cell.snapshot is None for cell in self.visible)
+
+    def release(self) -> None:
+        for cell in self.cells:
+            cell.pane.release()
+        for renderer in self.renderers.values():
+            renderer.release()
