@@ -137,14 +137,17 @@ def test_a_failing_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 
 def test_one_temporary_name_per_output_and_the_umask_respected(tmp_path):
-    stale = partial_path(tmp_path / "run.npz")
+    stale = partial_path(tmp_path / "run.npz", pid=2**22 + 1)  # above any pid Linux gives: its writer is gone
     stale.write_bytes(b"left by a kill -9")
+    busy = partial_path(tmp_path / "run.npz", pid=1)  # a running process's save: left alone
+    busy.write_bytes(b"being written")
     old = os.umask(0o027)
     try:
         path = save_run(tmp_path / "run.npz", make_run(3))
     finally:
         os.umask(old)
-    assert not stale.exists() and os.listdir(tmp_path) == ["run.npz"], "the next save removes the leftover"
+    assert not stale.exists() and sorted(os.listdir(tmp_path)) == [busy.name, "run.npz"], \
+        "the next save removes the leftover, never another running save's file"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 

@@ -1,6 +1,7 @@
-"""Writing outputs so that nothing is lost: checked before the work starts, written to one
-predictable temporary name beside the target, then moved into place; never over an existing file
-unless asked; and when the place is gone at the end (disk full, folder removed), somewhere else.
+"""Writing outputs so that nothing is lost: checked before the work starts, written to a temporary
+name beside the target (one per process: two programs saving one name at once never share it), then
+moved into place; never over an existing file unless asked; and when the place is gone at the end
+(disk full, folder removed), somewhere else.
 """
 
 from __future__ import annotations
@@ -14,13 +15,52 @@ from pathlib import Path
 
 from ginn_gl.core.errors import UserError
 
-PARTIAL = ".partial"  # the temporary name of STEM.EXT is .STEM.partial.EXT, in the same folder
+PARTIAL = ".partial"  # this process's temporary name of STEM.EXT is .STEM.partial-PID.EXT, in the same folder
 
 
-def partial_path(path: Path) -> Path:
-    """The one temporary name of `path`: a save that dies leaves at most this, which the next removes.
-    It keeps the suffix, which some encoders (ffmpeg) read the format from."""
-    return path.with_name(f".{path.stem}{PARTIAL}{path.suffix}")
+def partial_path(path: Path, pid: int | None = None) -> Path:
+    """This process's temporary name of `path` (a save that dies leaves at most this; a later save
+    removes it). It keeps the suffix, which some encoders (ffmpeg) read the format from."""
+    return path.with_name(f".{path.stem}{PARTIAL}-{os.getpid() if pid is None else pid}{path.suffix}")
+
+
+def partials(path: Path) -> list[tuple[Path, bool]]:
+    """The temporary names of `path` in its folder, each with whether its writer is still running."""
+    found = []
+    prefix = f".{path.stem}{PARTIAL}-"
+    try:
+        entries = list(path.parent.iterdir()) if path.parent.is_dir() else []
+    except OSError:
+        return []
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(path.suffix)):
+            continue
+        pid = name[len(prefix):len(name) - len(path.suffix)] if path.suffix else name[len(prefix):]
+        found.append((entry, pid.isdigit() and _running(int(pid))))
+    return found
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or a number we cannot ask about: leave its file
+    return True
+
+
+def remove_leftovers(path: Path) -> None:
+    """Remove the temporary names of `path` that killed saves left behind (their process is gone)."""
+    for entry, running in partials(path):
+        if not running:
+            try:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            except OSError:
+                pass
 
 
 def _reason(exc: OSError) -> str:
@@ -65,7 +105,7 @@ def check_output(path: str | Path, option: str, overwrite: bool = False, folder_
 def free_name(path: Path) -> Path:
     """`path`, or `stem-2.suffix`, `stem-3.suffix`, ... the first that does not exist."""
     candidate, number = path, 1
-    while candidate.exists() or partial_path(candidate).exists():
+    while candidate.exists() or any(running for _, running in partials(candidate)):
         number += 1
         candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
     return candidate
@@ -99,10 +139,11 @@ def write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool 
     any old file as it was and no temporary behind. Returns where it landed."""
     tmp = partial_path(path)
     try:
+        remove_leftovers(path)  # saves that died before: their temporary files go
         if tmp.is_dir():
             shutil.rmtree(tmp)
         else:
-            tmp.unlink(missing_ok=True)  # a save that died before: its leftover goes
+            tmp.unlink(missing_ok=True)
         write(tmp)
         if tmp.is_file():
             fd = os.open(tmp, os.O_RDONLY)

@@ -87,30 +87,35 @@ class GeometryProbe:
         self.edge_pixels = max(int(self.near_edge.sum()), 1)
         self.other_pixels = max(self.height * self.width - int(self.near_edge.sum()), 1)
 
-    def signs(self, weights: np.ndarray) -> torch.Tensor:
-        """bool [seeds, H*W, N]: each hidden neuron's pre-activation > 0 at each pixel centre."""
+    def patterns(self, weights: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each pixel centre's activation pattern packed into words, int64 [seeds, H*W, K], and each
+        neuron's count of active pixels, int64 [seeds, N]. Packed chunk by chunk, so no [pixels x
+        neurons] array is ever whole (four seeds' would not fit in a CPU's cache)."""
         weights = np.atleast_2d(np.asarray(weights, dtype=np.float32))
-        out = torch.empty(len(weights), self.height * self.width, self.n_hidden, dtype=torch.bool, device=self.device)
+        seeds, pixels = len(weights), len(self.points)
+        words = torch.zeros(seeds, pixels, self.n_words, dtype=torch.float64, device=self.device)
+        active = torch.zeros(seeds, self.n_hidden, dtype=torch.float64, device=self.device)
         for s, flat in enumerate(weights):
             layers = [(torch.from_numpy(np.ascontiguousarray(w)).to(self.device),
                        torch.from_numpy(np.ascontiguousarray(b)).to(self.device))
                       for w, b in split_parameters(flat, self.sizes)[:-1]]
-            for start in range(0, len(self.points), CHUNK):
+            for start in range(0, pixels, CHUNK):
                 a = self.points[start:start + CHUNK]
                 column = 0
                 for w, b in layers:
                     z = torch.addmm(b, a, w.t())
-                    out[s, start:start + len(a), column:column + len(b)] = z > 0
+                    on = (z > 0).to(torch.float64)
+                    words[s, start:start + len(a)].addmm_(on, self.powers[column:column + len(b)])
+                    active[s, column:column + len(b)] += on.sum(dim=0)
                     column += len(b)
                     a = torch.relu(z) if self.relu else torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)
-        return out
+        return words.to(torch.int64), active.to(torch.int64)
 
     def measure(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per seed: regions int32 [seeds], density float32 [seeds, 2] (near the target's edges, elsewhere),
         status int8 [seeds, N] (DEAD, ALWAYS_ON, SWITCHING)."""
-        signs = self.signs(weights).to(torch.float64)
-        seeds, pixels = signs.shape[0], signs.shape[1]
-        words = torch.matmul(signs, self.powers).to(torch.int64)  # [seeds, H*W, K]
+        words, active_pixels = self.patterns(weights)
+        seeds, pixels = words.shape[0], words.shape[1]
         regions = np.array([torch.unique(words[s], dim=0).shape[0] if self.n_words > 1 else
                             torch.unique(words[s, :, 0]).numel() for s in range(seeds)], dtype=np.int32)
         grid = words.view(seeds, self.height, self.width, self.n_words)
@@ -118,7 +123,6 @@ class GeometryProbe:
         edge = (near * self.near_edge).sum(dim=(1, 2)) / self.edge_pixels
         other = (near * ~self.near_edge).sum(dim=(1, 2)) / self.other_pixels
         density = torch.stack([edge, other], dim=1).cpu().numpy().astype(np.float32)
-        active_pixels = signs.sum(dim=1)  # [seeds, N]
         status = torch.full(active_pixels.shape, SWITCHING, dtype=torch.int8, device=self.device)
         status[active_pixels == 0] = DEAD
         status[active_pixels == pixels] = ALWAYS_ON
@@ -242,13 +246,22 @@ def _read_exactly(stream, count: int) -> bytes:
     return data
 
 
+def idle_only() -> None:
+    """Run on idle time only: where cores are few, training and the window come first (Linux:
+    SCHED_IDLE; elsewhere the lowest nice)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        if hasattr(os, "nice"):
+            os.nice(19)
+
+
 def serve(stdin=None, stdout=None) -> None:
     """The helper process: reads the target and the network's shape, then (step, weights) after
     (step, weights); writes (step, regions, density, status) for each (step -1: unknown)."""
     stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
     torch.set_num_threads(1)
-    if hasattr(os, "nice"):
-        os.nice(10)  # idle time only: where cores are few, training and the window come first
+    idle_only()
     length = int(np.frombuffer(_read_exactly(stdin, 8), np.int64)[0])
     header = np.frombuffer(_read_exactly(stdin, 8 * length), np.int64)
     height, width, n_layers, relu, seeds = (int(v) for v in header[:5])

@@ -27,6 +27,9 @@ from ginn_gl.core.targets import Target
 from ginn_gl.train.engine import EngineSpec, StepEngine
 from ginn_gl.train.geometry import GeometryWorker
 
+GEOMETRY_WAIT_FINISHED = 30.0  # s the run file waits for the last snapshots' geometry after a whole run
+GEOMETRY_WAIT_STOPPED = 1.0  # ... and after a stop, when someone waits for the program to end
+
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -98,8 +101,10 @@ class Trainer:
     def resume(self) -> None:
         self._pause.clear()
 
-    def stop(self, timeout: float = 1.0) -> bool:
-        """Ask the worker to stop and wait up to `timeout` s; True when it has ended."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Ask the worker to stop and wait up to `timeout` s; True when it has ended. It checks between
+        steps, so it ends in milliseconds; the margin is for a loaded machine, where a run file saved
+        before the worker ended would say it was still running."""
         self._stop.set()
         if self._thread is None:
             return True
@@ -229,11 +234,15 @@ class Trainer:
 
     # ---- results -----------------------------------------------------------------------------
 
-    def runs(self, geometry_timeout: float = 30.0) -> list[Run]:
+    def runs(self, geometry_timeout: float | None = None) -> list[Run]:
         """One Run per seed with everything recorded so far (callable while training); once training
-        has ended, waits up to `geometry_timeout` s for the last snapshots' geometry."""
+        has ended, waits up to `geometry_timeout` s for the last snapshots' geometry (by default 30 s
+        after a run that finished, 1 s after a stop: someone pressed Ctrl+C or closed the window and
+        waits; what is not measured by then stays unknown in the run file)."""
         cfg = self.config
         if self.done:
+            if geometry_timeout is None:
+                geometry_timeout = GEOMETRY_WAIT_FINISHED if self.state is State.FINISHED else GEOMETRY_WAIT_STOPPED
             self.geometry.drain(geometry_timeout)
         runs = []
         for seed, history in zip(cfg.seeds, self.histories):

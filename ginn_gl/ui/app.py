@@ -347,7 +347,7 @@ class App:
         trainer = self.session.trainer
         try:
             if trainer is not None:
-                trainer.stop(timeout=1.0)
+                trainer.stop()
         finally:
             self._destroy()
 
