@@ -64,6 +64,20 @@ def test_the_probe_matches_numpy(sizes, activation):
         assert (status[0] == want_status).mean() > 0.97
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_the_probe_on_cuda_matches_numpy():
+    target = load_target("bottle", 48).pixels
+    sizes, activation = NETWORKS[2]  # two words
+    probe = GeometryProbe(target, sizes, activation, torch.device("cuda"))
+    flats = np.stack([init_parameters(sizes, torch.Generator().manual_seed(s)).numpy() for s in (3, 4)])
+    regions, density, status = probe.measure(flats)
+    for s, flat in enumerate(flats):
+        want_regions, want_density, want_status = reference(flat, sizes, activation, target)
+        assert abs(regions[s] - want_regions) <= 0.01 * want_regions
+        np.testing.assert_allclose(density[s], want_density, rtol=0.01, atol=1e-3)
+        assert (status[s] == want_status).mean() > 0.97
+
+
 def test_the_trainer_records_the_geometry_of_every_snapshot():
     from ginn_gl.core.config import TrainConfig
     from ginn_gl.train.trainer import Trainer
