@@ -50,6 +50,7 @@ uniform int u_probe;              // a hidden neuron whose activation replaces t
 uniform float u_line_width;       // pixels
 uniform float u_highlight_width;  // pixels
 uniform float u_output_width;     // pixels; 0 hides the output's p = 0.5 boundary
+uniform float u_output_halo;      // pixels: the dark halo under that line
 uniform vec2 u_p_range;           // the prediction view shows p from u_p_range.x (black) to .y (white)
 
 #ifdef FRAGMENT_SHADER
@@ -215,7 +216,7 @@ vec3 shade(vec2 frag) {
 
     if (u_output_width > 0.0) {  // a white line with a dark halo: visible on white and on black
         vec4 wide = coverage4(vec4(logit), vec4(logit_grad.x), vec4(logit_grad.y),
-                              vec4(u_output_width + 2.0, u_output_width, 0.0, 0.0));
+                              vec4(u_output_halo, u_output_width, 0.0, 0.0));
         over(lines, vec3(0.0), 0.75 * wide.x);
         over(lines, vec3(1.0), wide.y);
     }

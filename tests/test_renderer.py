@@ -326,3 +326,30 @@ def test_a_network_this_opengl_cannot_build_is_one_line_naming_it(gl_context):
     with pytest.raises(UserError, match="2-64x80-1 network") as info:
         NetworkRenderer(gl_context, sizes, "relu", "fragment")
     assert "\n" not in str(info.value)
+
+
+
+@pytest.mark.parametrize("hidden,activation", ARCHITECTURES[:2])
+def test_a_reduced_view_is_the_full_view_averaged(gl_context, shader_path, hidden, activation):
+    """Drawn at 1/6 (the window's progressive view), the p = 0.5 line with its halo and the neurons'
+    lines come out as the full-resolution picture averaged over 6x6 blocks: a line thinner than a
+    reduced pixel is drawn a pixel wide at its share of the opacity, never wider or darker. (A halo
+    whose 2 px were not scaled made the error 9x the lines' own ink.)"""
+    sizes = [2, *hidden, 1]
+    renderer = make_renderer(gl_context, sizes, activation, trained(tuple(hidden), activation, image="bottle"),
+                             path=shader_path)
+
+    def draw(side, **settings):
+        return render_image(gl_context, renderer, (side, side), lines(sizes, **settings), dtype="f4",
+                            pixel_scale=side / 240)[..., :3]
+
+    def blocks(image):
+        return image.reshape(40, 6, 40, 6, 3).mean(axis=(1, 3))
+
+    full_bare, reduced_bare = blocks(draw(240)), draw(40)
+    for settings in ({"output_boundary": True}, {"shown": np.ones(hidden_count(sizes), bool)}):
+        full = blocks(draw(240, **settings))
+        ink = np.abs(full - full_bare).mean()
+        error = np.abs(draw(40, **settings) - full).mean() - np.abs(reduced_bare - full_bare).mean()
+        assert ink > 0.002, "the lines cross the picture"
+        assert error < 2.0 * ink, (settings, ink, error)

@@ -20,6 +20,7 @@ CONTRASTS = ("none", "stretch")  # stretch: each prediction from its own min to 
 DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
 MIN_SPAN, MAX_SPAN = 1 / 64, 16.0  # the shown square's side: 64x zoom in, 16x out
 OUTPUT_WIDTH = 2.0  # pixels: the output's p = 0.5 line
+OUTPUT_HALO = OUTPUT_WIDTH + 2.0  # pixels: the dark halo under it, so it shows on white too
 MAX_COORDINATE, MIN_DOMAIN_SPAN = 1e4, 1e-4  # --domain: the shader works in float32
 
 

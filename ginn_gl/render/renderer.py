@@ -17,7 +17,7 @@ from ginn_gl.core.errors import UserError
 from ginn_gl.core.network import LEAKY_SLOPE, describe, evaluate, grid_points, layer_slices
 from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.selection import hidden_count, layer_offsets
-from ginn_gl.core.view import OUTPUT_WIDTH, VIEWS, ViewSettings
+from ginn_gl.core.view import OUTPUT_HALO, OUTPUT_WIDTH, VIEWS, ViewSettings
 from ginn_gl.render.context import ShaderError, load_program, software_renderer
 
 SHADER_PATHS = ("auto", "fragment", "compute")
@@ -196,6 +196,7 @@ class NetworkRenderer:
             "u_line_width": float(view.line_width) * pixel_scale,
             "u_highlight_width": float(view.highlight_width) * pixel_scale,
             "u_output_width": OUTPUT_WIDTH * pixel_scale if view.output_boundary else 0.0,
+            "u_output_halo": OUTPUT_HALO * pixel_scale,  # scaled too: a reduced view's halo is no wider
             "u_p_range": self.prediction_range() if view.contrast == "stretch" else (0.0, 1.0),
             "u_gradient_shade": view.shading == "gradient",
             "u_solo": -1 if view.solo is None else int(view.solo),
@@ -337,12 +338,13 @@ TILE = 2048  # a large frame is drawn in tiles this size: its float pixels never
 
 
 def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[int, int],
-                 view: ViewSettings, dtype: str = "f1", channels: int = 4) -> np.ndarray:
+                 view: ViewSettings, dtype: str = "f1", channels: int = 4, pixel_scale: float = 1.0) -> np.ndarray:
     """Render one frame offscreen and return it as [height, width, channels] (row 0 = top).
 
     8-bit frames are rounded here from a float render: GL lets a driver convert to 8 bits by
     either neighbouring level (NVIDIA's differ from round() in ~2% of pixels), numpy does not.
     Frames larger than TILE are drawn tile by tile, so memory holds one float tile at a time.
+    `pixel_scale` < 1 draws what the window's progressive view draws reduced (see draw()).
     """
     width, height = size
     out = np.empty((height, width, channels), dtype=np.float32 if dtype == "f4" else np.uint8)
@@ -352,7 +354,8 @@ def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[i
             for tx in range(0, width, TILE):
                 tile_width, tile_height = min(TILE, width - tx), min(TILE, height - ty)
                 with target:
-                    renderer.draw((-tx, -ty, width, height), view, region=(tx, ty, tile_width, tile_height))
+                    renderer.draw((-tx, -ty, width, height), view, pixel_scale,
+                                  region=(tx, ty, tile_width, tile_height))
                 pixels = target.read((tile_width, tile_height))[..., :channels]
                 rows = slice(height - ty - tile_height, height - ty)
                 if dtype == "f4":
