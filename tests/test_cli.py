@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,8 @@ def test_train_end_to_end_loss_falls(cli, tmp_path):
                  "--seed", "2", "--out", out)
     assert result.returncode == 0, result.stderr
     assert "saved" in result.stdout and "3,000 steps" in result.stdout
-    assert "steps/s" in result.stderr  # the progress bar
+    bar_rate = re.findall(r"([\d,]+) steps/s", [line for line in result.stderr.splitlines() if "%" in line][-1])
+    assert bar_rate and f"({bar_rate[0]} steps/s)" in result.stdout, "the bar ends on the summary's rate"
     run = load_run(out)
     assert run.meta["seed"] == 2 and run.meta["layers"] == [2, 16, 16, 16, 1]
     assert run.steps[0] == 0 and run.steps[-1] == 3000

@@ -104,6 +104,24 @@ def save_runs(paths: list[Path], runs: list, overwrite: bool, stop: Stop) -> tup
 
 # ---- train ---------------------------------------------------------------------------------------
 
+def wait_for_geometry(trainer, bar: ProgressBar) -> None:
+    """After a whole run the helper may still be measuring the last snapshots (a short run records
+    them faster than one core measures them): say so, with a count, rather than wait in silence."""
+    from ginn_gl.train.trainer import GEOMETRY_WAIT_FINISHED
+
+    deadline = time.perf_counter() + GEOMETRY_WAIT_FINISHED
+    if trainer.state is not State.FINISHED or trainer.geometry.drain(0.3):
+        return
+    progress = trainer.progress()
+    bar.update(progress.step, progress.step / trainer.elapsed if trainer.elapsed else 0.0,
+               f"loss {progress.loss:.4f}", final=True)
+    while trainer.geometry.pending and time.perf_counter() < deadline:
+        bar.note(f"measuring regions and density: {trainer.geometry.pending:,} snapshots left "
+                 "(Ctrl+C saves without them)")
+        time.sleep(0.2)
+    bar.note("", final=True)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     paths = run_paths(args.out, config.image, config.seeds, args.overwrite, "--out")
@@ -115,18 +133,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     bar = ProgressBar(config.steps)
     stop = Stop()
     trainer.start()
+    geometry_wait = None  # a whole run waits for the helper's last measurements; a skipped wait does not
     try:
         while trainer.alive:
             time.sleep(0.25)
             progress = trainer.progress()
             bar.update(progress.step, progress.steps_per_second, f"loss {progress.loss:.4f}")
+        wait_for_geometry(trainer, bar)
     except KeyboardInterrupt:
-        pass  # Ctrl+C, SIGTERM or SIGHUP: stop and save what was recorded
+        geometry_wait = 0.0 if trainer.state is State.FINISHED else None  # Ctrl+C, SIGTERM or SIGHUP: save now
     with stop.shielded():
         trainer.stop()
         progress = trainer.progress()
-        bar.update(progress.step, progress.steps_per_second, f"loss {progress.loss:.4f}", final=True)
-        runs = trainer.runs()
+        if not bar.finished:  # the rate of the whole run, as the summary line gives it
+            bar.update(progress.step, progress.step / trainer.elapsed if trainer.elapsed else 0.0,
+                       f"loss {progress.loss:.4f}", final=True)
+        runs = trainer.runs(geometry_timeout=geometry_wait)
     saved, failed = save_runs(paths, runs, args.overwrite, stop)
     stop.restore()
     trainer.join()  # a worker exception is raised here, after what was recorded is saved
@@ -195,7 +217,10 @@ def cmd_live(args: argparse.Namespace) -> int:
         with stop.shielded():
             trainer = app.session.trainer
             app.close()  # stops the worker within a second and closes the window
-            runs = trainer.runs()
+            if save and trainer.state is State.FINISHED and not trainer.geometry.drain(0.3):
+                print(f"measuring regions and density of the last {trainer.geometry.pending:,} snapshots "
+                      "before saving", file=sys.stderr, flush=True)
+            runs = trainer.runs(geometry_timeout=None if save else 0.0)  # unsaved: no reason to wait
     trained = tuple(int(run.meta["seed"]) for run in runs)
     if save and trained != tuple(config.seeds):  # restarted from another seed: names follow the seeds trained
         try:

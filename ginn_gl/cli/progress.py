@@ -17,6 +17,8 @@ class ProgressBar:
         self.started = time.perf_counter()
         self.last_decile = -1
         self.last_step = -1
+        self.finished = False  # the final line is written
+        self._noted = ""
 
     def update(self, step: int, rate: float, detail: str, final: bool = False) -> None:
         """`step` of the total done at `rate` a second; `detail` (e.g. the loss) follows the rate."""
@@ -34,11 +36,22 @@ class ProgressBar:
                 self.stream.write("\n")
         else:
             decile = int(fraction * 10)
-            if decile == self.last_decile and not (final and step != self.last_step):
+            if decile == self.last_decile and not final:  # the final line gives the whole run's rate
                 return
             self.last_decile = decile
             self.stream.write(text + "\n")
         self.last_step = step
+        self.finished = final
+        self.stream.flush()
+
+    def note(self, text: str, final: bool = False) -> None:
+        """A line under the finished bar: rewritten in place on a terminal and erased when `final`
+        (elsewhere written once, in its first wording)."""
+        if self.tty:
+            self.stream.write("\r\x1b[K" if final else f"\r{text}\x1b[K")
+        elif not final and not self._noted:
+            self.stream.write(text + "\n")
+        self._noted = "" if final else text
         self.stream.flush()
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.runfile import Run
@@ -24,13 +24,34 @@ def output_format(path: Path) -> str:
     raise UserError(f"--out {path}: unknown kind of output; end it in .mp4 or .gif, or give a folder for PNGs")
 
 
-def label_image(pixels: np.ndarray, text: str) -> np.ndarray:
+def label_font(cell: int) -> ImageFont.ImageFont:
+    """A font for labels on cells `cell` pixels wide: scalable where Pillow has FreeType (10.1+)."""
+    try:
+        return ImageFont.load_default(size=int(np.clip(cell // 25, 11, 18)))
+    except (TypeError, ImportError, OSError):  # an older Pillow or no FreeType: the bitmap font
+        return ImageFont.load_default()
+
+
+def fit_label(parts: list[str], width: int, font) -> str:
+    """`parts` joined, as many as fit in `width` pixels from the first (the name is shortened last)."""
+    for count in range(len(parts), 0, -1):
+        text = "   ".join(parts[:count])
+        if font.getlength(text) <= width:
+            return text
+    text = parts[0]
+    while len(text) > 1 and font.getlength(text + "...") > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def label_image(pixels: np.ndarray, text: str, font=None) -> np.ndarray:
     """A white label on black at the top left of a frame or a cell."""
     image = Image.fromarray(pixels)
     draw = ImageDraw.Draw(image)
-    box = draw.textbbox((6, 5), text)
+    font = font or label_font(image.width)
+    box = draw.textbbox((6, 5), text, font=font)
     draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(0, 0, 0))
-    draw.text((6, 5), text, fill=(255, 255, 255))
+    draw.text((6, 5), text, fill=(255, 255, 255), font=font)
     return np.asarray(image)
 
 
@@ -55,6 +76,7 @@ def frames(runs: list[Run], steps: list[int], size: int, view: ViewSettings, lab
         if key not in renderers:
             renderers[key] = NetworkRenderer(ctx, run.layers, run.activation)
     columns, rows = grid_shape(len(runs))
+    font = label_font(size)
     try:
         for step in steps:
             frame = np.zeros((rows * size, columns * size, 3), dtype=np.uint8)
@@ -64,13 +86,11 @@ def frames(runs: list[Run], steps: list[int], size: int, view: ViewSettings, lab
                 renderer.set_target(run.target)
                 renderer.set_weights(run.weights[index])
                 pixels = render_image(ctx, renderer, (size, size), view_for(view, run.layers), channels=3)
-                if label:
-                    text = f"step {int(run.steps[index]):,}"
-                    if size >= 240:  # room for the loss too
-                        text += f"   loss {float(run.snap_loss[index]):.4f}"
+                if label:  # the name, the step and the loss, as many as the cell has room for
+                    parts = [f"step {int(run.steps[index]):,}", f"loss {float(run.snap_loss[index]):.4f}"]
                     if names is not None and len(runs) > 1:
-                        text = f"{names[k]}   {text}"
-                    pixels = label_image(pixels, text)
+                        parts.insert(0, names[k])
+                    pixels = label_image(pixels, fit_label(parts, size - 12, font), font)
                 row, column = divmod(k, columns)
                 frame[row * size:(row + 1) * size, column * size:(column + 1) * size] = pixels
             yield frame

@@ -4,6 +4,8 @@ and elsewhere), each with a marker at the snapshot shown; clicking or dragging i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from imgui_bundle import imgui, implot
 
@@ -17,6 +19,34 @@ GEOMETRY_COLOURS = ((0.95, 0.7, 0.3, 1.0), (0.85, 0.45, 0.95, 1.0), (0.45, 0.85,
 # Runs side by side: a colour each, in the loss plot and the regions plot.
 SEED_COLOURS = ((0.35, 0.75, 1.0), (1.0, 0.55, 0.25), (0.45, 0.9, 0.45), (0.95, 0.4, 0.7), (0.95, 0.85, 0.3),
                 (0.6, 0.5, 1.0), (0.3, 0.9, 0.85), (0.9, 0.3, 0.3), (0.8, 0.8, 0.8))
+
+
+def log_ticks(low: float, high: float, most: int = 5) -> list[float]:
+    """Ticks for a log axis over [low, high]: 1, 2, 3 and 5 times powers of ten, at most `most` (ImPlot
+    labels only whole decades, so a loss between 0.1 and 1 would get no number at all)."""
+    if not 0.0 < low < high:
+        return []
+    values = [round(m * 10.0 ** k, 12) for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+              for m in (1, 2, 3, 5) if low <= m * 10.0 ** k <= high]
+    return values[::-(-len(values) // most)] if len(values) > most else values
+
+
+def linear_ticks(low: float, high: float, most: int = 3) -> list[float]:
+    """Round ticks (1, 2 or 5 times a power of ten apart) over [low, high], as many as fit in `most`:
+    a plot a few lines tall has room for no more labels than that."""
+    if not high > low:
+        return [low]
+    power = 10.0 ** math.floor(math.log10((high - low) / most))
+    for step in (m * power * scale for scale in (1, 10, 100) for m in (1, 2, 5)):
+        ticks = np.arange(math.ceil(low / step) * step, high + step * 1e-9, step)
+        if len(ticks) <= most:
+            return [round(float(v), 12) for v in ticks]
+    return [low, high]
+
+
+def set_ticks(axis: int, values: list[float]) -> None:
+    if values:
+        implot.setup_axis_ticks(axis, values, [f"{v:g}" for v in values])
 
 
 class LossPlot:
@@ -55,29 +85,36 @@ class LossPlot:
             self._geometry_key = key
         return self.geometry
 
+    def _geometry_points(self, settings: Settings, history) -> tuple[np.ndarray, np.ndarray]:
+        """Plot x of the measured snapshots, and which of them the x axis can show."""
+        x = self._x(self.update_geometry(history)[0], self.update(history)["steps"], settings.x_axis)
+        return x, (x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool))
+
+    def geometry_shown(self, settings: Settings, history) -> bool:
+        """Whether the geometry plot has curves to draw: then it labels the step axis for both plots."""
+        return int(self._geometry_points(settings, history)[1].sum()) >= 2
+
     def build_geometry(self, settings: Settings, history, shown_step: int | None, height: float,
                        others: tuple = ()) -> None:
         """Regions (left axis) and the two densities (right axis) over the same steps; with runs side by
         side (`others`: label, history), each run's regions in its loss plot colour."""
-        steps, regions, density, _ = self.update_geometry(history)
+        _, regions, density, _ = self.update_geometry(history)
         all_steps = self.update(history)["steps"]
-        x = self._x(steps, all_steps, settings.x_axis)
-        keep = x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool)
+        x, keep = self._geometry_points(settings, history)
         if keep.sum() < 2:  # nothing to plot yet: say so, in the plot's room
             imgui.begin_child("##geometry-empty", (-1.0, height))
             imgui.text_disabled("Linear regions and boundary density: measured\nbeside training, "
                                 "snapshot by snapshot.")
             imgui.end_child()
             return
-        flags = implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
-        if others:
-            flags |= implot.Flags_.no_legend
+        flags = (implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
+                 | implot.Flags_.no_legend)  # the coloured names below the plot are its legend
         if implot.begin_plot("##geometry", (-1.0, height), flags):
             auto = implot.AxisFlags_.auto_fit
-            implot.setup_axes("snapshot" if settings.x_axis == "snapshot" else "step", "", auto, auto)
+            implot.setup_axes("", "", auto, auto)  # the axis choice below names x
             if not others:  # the densities' axis
                 implot.setup_axis(implot.ImAxis_.y2, "", auto | implot.AxisFlags_.opposite)
-            implot.setup_legend(implot.Location_.north_west, implot.LegendFlags_.no_buttons)
+                set_ticks(implot.ImAxis_.y2, linear_ticks(float(density[keep].min()), float(density[keep].max())))
             if settings.x_axis == "log step":
                 implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
             curves = [("##regions", x[keep], regions[keep], implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
@@ -97,6 +134,8 @@ class LossPlot:
                         r_x, r_regions = r_x[r_keep], r_regions[r_keep]
                     curves.append((f"##regions{k}", r_x, r_regions, implot.ImAxis_.y1,
                                    (*SEED_COLOURS[k % len(SEED_COLOURS)], 1.0)))
+            counts = np.concatenate([values for *_, values, axis, _ in curves if axis == implot.ImAxis_.y1])
+            set_ticks(implot.ImAxis_.y1, linear_ticks(float(counts.min()), float(counts.max())))
             for label, xs, values, axis, colour in curves:
                 implot.set_axes(implot.ImAxis_.x1, axis)
                 spec = implot.Spec()
@@ -123,9 +162,10 @@ class LossPlot:
             settings.seek(int(steps[self._nearest(steps, implot.get_plot_mouse_pos().x, settings.x_axis)]))
 
     def build(self, settings: Settings, history, shown_step: int | None, total_steps: int, height: float,
-              others: tuple = ()) -> None:
+              others: tuple = (), x_labels: bool = True) -> None:
         """`history`'s curves (the run the slider follows); with runs side by side, `others` holds every
-        run's (label, history), `history` among them: a full-image loss curve each, in its colour."""
+        run's (label, history), `history` among them: a full-image loss curve each, in its colour.
+        Without `x_labels` the step axis has no numbers (the geometry plot below gives them)."""
         plot = self.update(history)
         steps, snap_loss = plot["steps"], plot["snap_loss"]
         if settings.x_axis == "snapshot":
@@ -139,41 +179,52 @@ class LossPlot:
             snap_x, snap_loss = snap_x[keep], snap_loss[keep]
             keep = loss_x > 0
             loss_x, loss_y = loss_x[keep], loss_y[keep]
+        curves = []  # (label, x, y, run is history): the full-image loss of each run, in its colour
+        for label, run in (others if others else (("full image", history),)):
+            if run is history:
+                x, y = snap_x, snap_loss
+            else:
+                x = self._x(run.steps().astype(np.float64), steps, settings.x_axis)
+                y = run.snapshot_losses().astype(np.float64)
+                keep = x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool)
+                x, y = x[keep], y[keep]
+            curves.append((label, x, np.maximum(y, 1e-9), run is history))
+        show_minibatch = len(loss_x) > 1 and not others
         flags = implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
         if others:  # the cells' labels carry each run's colour: a legend of nine would hide the curves
             flags |= implot.Flags_.no_legend
         if implot.begin_plot("##loss", (-1.0, height), flags):
             fit = max(len(snap_x), len(loss_x)) > 1
             auto = implot.AxisFlags_.auto_fit if fit else implot.AxisFlags_.none
-            implot.setup_axes("", "loss", auto | implot.AxisFlags_.no_label, auto)  # the plot below names x
+            x_flags = implot.AxisFlags_.no_label | (implot.AxisFlags_.none if x_labels else
+                                                    implot.AxisFlags_.no_tick_labels)
+            implot.setup_axes("", "loss", auto | x_flags, auto)
             implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
-            implot.setup_legend(implot.Location_.north_east)  # the early, steep part stays visible
+            # One row at the top right, where a falling loss never is; the early, steep part stays visible.
+            implot.setup_legend(implot.Location_.north_east, implot.LegendFlags_.horizontal)
             if settings.x_axis == "log step":
                 implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
             if not fit:  # one point (or none) fits no range: show the run's length and a loss decade
                 x_end = {"snapshot": 1.0}.get(settings.x_axis, float(max(total_steps, 10)))
                 implot.setup_axes_limits(1.0 if settings.x_axis == "log step" else 0.0, x_end, *EMPTY_LOSS,
                                          implot.Cond_.always)
-            if len(loss_x) > 1 and not others:
+            else:
+                ys = [y for *_, y, _ in curves if len(y)] + ([np.maximum(loss_y, 1e-9)] if show_minibatch else [])
+                if ys:
+                    values = np.concatenate(ys)
+                    set_ticks(implot.ImAxis_.y1, log_ticks(float(values.min()), float(values.max())))
+            if show_minibatch:
                 faint = implot.Spec()
                 faint.line_color = imgui.ImVec4(0.62, 0.62, 0.70, 0.45)
                 implot.plot_line("minibatch", loss_x, np.maximum(loss_y, 1e-9), faint)
-            series = others if others else (("full image", history),)
-            for k, (label, run) in enumerate(series):  # the full-image loss of each run, in its colour
-                if run is history:
-                    x, y = snap_x, snap_loss
-                else:
-                    x = self._x(run.steps().astype(np.float64), steps, settings.x_axis)
-                    y = run.snapshot_losses().astype(np.float64)
-                    keep = x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool)
-                    x, y = x[keep], y[keep]
+            for k, (label, x, y, followed) in enumerate(curves):
                 if len(x) == 0:
                     continue
                 spec = implot.Spec()
                 spec.line_color = imgui.ImVec4(*SEED_COLOURS[k % len(SEED_COLOURS)], 1.0)
-                spec.line_weight = 2.0 if run is history else 1.5  # the run the slider follows
+                spec.line_weight = 2.0 if followed else 1.5  # the run the slider follows
                 spec.marker = implot.Marker_.circle if len(x) == 1 else implot.Marker_.none
-                implot.plot_line(label, x, np.maximum(y, 1e-9), spec)
+                implot.plot_line(label, x, y, spec)
             self._marker_and_seek(settings, steps, shown_step)
             implot.end_plot()
 

@@ -22,8 +22,8 @@ from ginn_gl.ui.diagram import Diagram
 from ginn_gl.ui.lossplot import LossPlot
 from ginn_gl.ui.viewstate import MAX_SPEED, MIN_SPEED, Settings
 
-LOSS_PLOT_HEIGHT = 105.0
-GEOMETRY_PLOT_HEIGHT = 80.0
+LOSS_PLOT_HEIGHT = 100.0
+GEOMETRY_PLOT_HEIGHT = 85.0
 DIAGRAM_HEIGHTS = (60.0, 210.0)  # the diagram takes what is left of the window, within these
 STATUS_LINES = 5  # the status section's lines at most (while training): the diagram leaves room for them
 STATUS_MARKS = {0: "dead: never active on the picture's pixels", 1: "always on: active on every pixel, so its "
@@ -80,7 +80,8 @@ class Panel:
         shown_step = None if data.snapshot is None else data.snapshot.step
         if imgui.collapsing_header("Loss and geometry", OPEN):
             others = tuple((t.label, t.history) for t in data.tracks) if len(data.tracks) > 1 else ()
-            self.loss_plot.build(settings, data.history, shown_step, total, LOSS_PLOT_HEIGHT, others)
+            self.loss_plot.build(settings, data.history, shown_step, total, LOSS_PLOT_HEIGHT, others,
+                                 x_labels=not self.loss_plot.geometry_shown(settings, data.history))
             self.loss_plot.build_geometry(settings, data.history, shown_step, GEOMETRY_PLOT_HEIGHT, others)
             self.loss_plot.build_axis_choice(settings, bool(others))
         if imgui.collapsing_header("History", OPEN):
