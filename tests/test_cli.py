@@ -35,7 +35,7 @@ def test_train_end_to_end_loss_falls(cli, tmp_path):
     summary = json.loads(info.stdout)
     assert summary["last_step"] == 3000 and summary["snapshots"] == len(run)
     text = cli("info", out)
-    assert "2 -> 16 -> 16 -> 16 -> 1" in text.stdout and "3,000 done" in text.stdout
+    assert "2 -> 16 -> 16 -> 16 -> 1" in text.stdout and "3,000 done (finished)" in text.stdout
 
 
 def test_seeds_write_one_file_each(cli, tmp_path):

@@ -293,7 +293,8 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"{meta.get('head', 'sigmoid')} head, seed {meta['seed']}")
     print(f"  target     {printable(meta['image'])} at {run.target.shape[1]}x{run.target.shape[0]}, "
           f"{meta.get('threshold', 'mid')} threshold")
-    print(f"  training   {meta['steps']:,} steps planned, {summary['last_step']:,} done, Adam "
+    state = f" ({printable(meta['state'])})" if isinstance(meta.get("state"), str) else ""  # stopped, diverged...
+    print(f"  training   {meta['steps']:,} steps planned, {summary['last_step']:,} done{state}, Adam "
           f"lr {meta['lr']:g} ({printable(meta['schedule'])}), {batch}, on {printable(meta['device'])}")
     if meta.get("message"):
         print(f"  note       {printable(meta['message'])}")
