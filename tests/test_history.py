@@ -179,3 +179,18 @@ def test_loss_curve_bucket_means_are_exact():
     for stop, mean in zip(steps, means):
         assert mean == pytest.approx(values[start:stop].mean(), rel=1e-5)
         start = stop
+
+
+def test_a_snapshot_not_measured_yet_carries_the_newest_measured_status():
+    """The geometry helper lags training by a few snapshots: while following live, the toggles show
+    the newest status measured at or before the shown step, and say which step that is."""
+    history = History(10, 1 << 20, n_hidden=3)
+    for step in (0, 10, 20):
+        history.push(step, row(step, 10), 0.5)
+    assert history.read(20).status_step is None and (history.read(20).status == -1).all(), "none measured yet"
+    history.set_geometry(0, 4, np.zeros(2, np.float32), np.array([0, 1, 2], np.int8))
+    later = history.read(20)
+    assert later.step == 20 and later.status_step == 0 and later.status.tolist() == [0, 1, 2]
+    history.set_geometry(20, 5, np.zeros(2, np.float32), np.array([2, 2, 2], np.int8))
+    assert history.read(20).status_step == 20 and history.read(20).status.tolist() == [2, 2, 2]
+    assert history.read(10).status_step == 0, "never a status measured after the shown step"

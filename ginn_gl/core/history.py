@@ -28,6 +28,8 @@ class Snapshot:
     index: int  # its place among the `count` snapshots recorded when it was read
     count: int
     status: np.ndarray | None = None  # int8 [N]: each hidden neuron dead / always-on / switching (-1 unknown yet)
+    status_step: int | None = None  # the step `status` was measured at: this one's, or while its geometry
+    # is not measured yet, the newest measured before it (None: none is)
 
     @property
     def newest(self) -> bool:
@@ -229,8 +231,10 @@ class History:
             i = n - 1 if step is None else int(np.searchsorted(self._steps[:n], step, side="right")) - 1
             i = max(i, 0) + offset
             i = i % n if wrap else min(max(i, 0), n - 1)
+            measured = np.flatnonzero(self._regions[:i + 1] >= 0)  # the helper lags training a little
+            j = int(measured[-1]) if len(measured) else i
             return Snapshot(int(self._steps[i]), self._weights[i].copy(), float(self._loss[i]), i, n,
-                            self._status[i].copy())
+                            self._status[j].copy(), int(self._steps[j]) if len(measured) else None)
 
     def latest_step(self) -> int:
         with self.lock:

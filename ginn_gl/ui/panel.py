@@ -218,6 +218,8 @@ class Panel:
     def _neurons(self, settings: Settings, snapshot: Snapshot | None) -> None:
         view = settings.view
         status = snapshot.status if snapshot is not None and snapshot.status is not None else None
+        lag = ("" if snapshot is None or snapshot.status_step in (None, snapshot.step)
+               else f" (at step {snapshot.status_step:,}: this one is not measured yet)")
         if imgui.button("All"):
             view.set_all(True)
         imgui.same_line()
@@ -263,8 +265,8 @@ class Panel:
                 if imgui.is_item_hovered():
                     view.highlighted = index
                     imgui.set_tooltip(f"layer {layer + 1} ({family_name(layer)}), neuron {neuron}: "
-                                      f"{'shown' if on else 'hidden'}; {STATUS_MARKS.get(state, 'not measured yet')}."
-                                      "\nClick to toggle, Ctrl+click to show it alone")
+                                      f"{'shown' if on else 'hidden'}; {STATUS_MARKS.get(state, 'not measured yet')}"
+                                      f"{lag}.\nClick to toggle, Ctrl+click to show it alone")
                 if neuron + 1 < width and hi.x + 2 * size < right:
                     imgui.same_line(0.0, 2.0)
             imgui.pop_id()
@@ -289,8 +291,10 @@ class Panel:
                 imgui.text(f"pace {pace_label(progress.pace)}: " + self._pace_state(progress))
         scale = "" if data.view_scale >= 1.0 else f", refining from 1/{round(1 / data.view_scale)}"
         imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms ({data.view_path} shader{scale})")
+        behind = trainer.geometry.pending if trainer is not None else 0  # the helper measures on idle time only
         imgui.text(f"{len(history):,} snapshots, {history.used_bytes / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
-                   + (f", thinned {history.thinned}x" if history.thinned else ""))
+                   + (f", thinned {history.thinned}x" if history.thinned else "")
+                   + (f", geometry {behind:,} behind" if behind > 1 else ""))
         imgui.text_disabled("F1 or ? shows the keys")
 
     @staticmethod
