@@ -48,6 +48,12 @@ def park_pointer(app):
     return app
 
 
+def imgui_line_height():
+    from imgui_bundle import imgui
+
+    return imgui.get_text_line_height_with_spacing()
+
+
 def press(app, key, shift=False):
     """A key as GLFW delivers it: through ImGui's GLFW backend, which chains to the window's callback."""
     from imgui_bundle import imgui
@@ -163,6 +169,9 @@ def test_keys_help_speed_layers_and_screenshot(live_app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     press(app, glfw.KEY_F1)
     assert app.settings.show_help
+    app.frame()  # the overlay fits its rows at the width it is given: a line each, not a letter each
+    _, _, help_width, help_height = app.help_rect
+    assert help_width > 300 and help_height < 40 * imgui_line_height(), app.help_rect
     press(app, glfw.KEY_SLASH, shift=True)  # ?
     assert not app.settings.show_help
     speed = app.settings.speed

@@ -14,10 +14,13 @@ OVERLAY_FLAGS = (imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize | img
 def build_help(x: float, y: float, width: float) -> tuple[float, float, float, float]:
     """The keymap (and the mouse), over the view; returns the overlay's rectangle (x, y, w, h)."""
     imgui.set_next_window_pos((x, y))
-    imgui.set_next_window_size((width, 0.0))
+    # Width fixed, height fitted: an auto-resized window alone would shrink the wrapped column to nothing.
+    imgui.set_next_window_size_constraints((width, 0.0), (width, 1e6))
     imgui.set_next_window_bg_alpha(0.92)
     imgui.begin("Keys (F1 or ? to close)", None, OVERLAY_FLAGS)
-    if imgui.begin_table("keys", 2):
+    if imgui.begin_table("keys", 2, imgui.TableFlags_.sizing_fixed_fit):
+        imgui.table_setup_column("key", imgui.TableColumnFlags_.width_fixed)
+        imgui.table_setup_column("what", imgui.TableColumnFlags_.width_stretch)
         for key, what in [(binding.label, binding.help) for binding in KEYMAP] + [MOUSE_HELP]:
             imgui.table_next_row()
             imgui.table_next_column()
