@@ -440,7 +440,7 @@ def test_every_key_click_and_notch_is_answered_in_the_next_frame(replay_app):
     assert app.settings.view.domain == (0.0, 0.0, 1.0, 1.0), "a double-click resets the view"
 
 
-def test_a_change_is_drawn_at_once_reduced_then_refined(replay_app):
+def test_a_change_is_drawn_at_once_reduced_then_refined(replay_app, tmp_path, monkeypatch):
     """On a CPU rasteriser the frame after a key shows the next snapshot at a reduced scale that
     matches numpy there; frames after it refine the view to full resolution."""
     from ginn_gl.ui.window import glfw
@@ -464,6 +464,12 @@ def test_a_change_is_drawn_at_once_reduced_then_refined(replay_app):
         app.frame()
         frames += 1
     assert frames >= 1 and np.abs(view(app)[..., 0] - prediction(run.weights[1], pane.side)).max() <= 1.0
+    press(app, glfw.KEY_RIGHT)
+    assert not pane.complete
+    monkeypatch.chdir(tmp_path)
+    app.settings.request_screenshot()  # S: the frame that saves it draws the view whole first
+    app.frame()
+    assert pane.complete and app.last_screenshot is not None
 
 
 def test_the_frame_log_has_a_line_per_presented_frame(replay_app):

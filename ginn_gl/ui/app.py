@@ -171,7 +171,7 @@ class App:
         self.ctx.scissor = None
         self.ctx.viewport = (0, 0, size.fb_width, size.fb_height)
         self.ctx.clear(0.06, 0.06, 0.08)
-        drawn = self.grid.draw(settings.view, self.serial)
+        drawn = self.grid.draw(settings.view, self.serial, whole=settings.screenshot_requested)  # no half-drawn PNG
         if self.snapshot is not None:
             self._draw_thumbnail(self.panel.probe)
         self.ctx.screen.use()

@@ -170,8 +170,9 @@ class Grid:
     def toggle_maximised(self, index: int) -> None:
         self.maximised = None if self.maximised == index or len(self.cells) == 1 else index
 
-    def draw(self, view: ViewSettings, serial: int) -> Drawn | None:
-        """Bring each visible cell's picture up to date, sharing the frame's drawing budget."""
+    def draw(self, view: ViewSettings, serial: int, whole: bool = False) -> Drawn | None:
+        """Bring each visible cell's picture up to date, sharing the frame's drawing budget (`whole`:
+        every cell at full resolution this frame)."""
         visible = self.visible
         budget = VIEW_BUDGET / len(visible)
         seconds, scale, drew = 0.0, 1.0, False
@@ -184,7 +185,7 @@ class Grid:
                 self._targets[id(renderer)] = cell.track.target
             renderer.set_weights(cell.snapshot.weights, key=(serial, index, cell.snapshot.step))
             drawn = cell.pane.update(renderer, view_for(view, cell.track.sizes), renderer.weights_key,
-                                     cell.rect[2], budget)
+                                     cell.rect[2], budget, whole)
             if drawn.seconds is not None:
                 seconds, drew = seconds + drawn.seconds, True
             scale = min(scale, drawn.scale)

@@ -101,8 +101,9 @@ class ViewPane:
         return seconds
 
     def update(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: object, side: int,
-               budget: float = VIEW_BUDGET) -> Drawn:
-        """Bring the picture up to date with the renderer's weights and `view`, within `budget` seconds."""
+               budget: float = VIEW_BUDGET, whole: bool = False) -> Drawn:
+        """Bring the picture up to date with the renderer's weights and `view`, within `budget` seconds
+        (`whole`: at full resolution now, whatever it takes, as a screenshot needs)."""
         if side != self.side:
             self._resize(side)
         key = (weights_key, view.key(), side)
@@ -110,7 +111,7 @@ class ViewPane:
         drew = False
         if key != self.key:
             self.key = key
-            k = choose_reduction(self.seconds_per_pixel, side, budget) if self.progressive else 1
+            k = choose_reduction(self.seconds_per_pixel, side, budget) if self.progressive and not whole else 1
             if k == 1:
                 spent += self._draw(self.full[1], renderer, view, side, 1.0)
                 self.rows_done = side
@@ -123,7 +124,8 @@ class ViewPane:
             self.reduction = k
             drew = True
         elif self.rows_done < side:  # nothing changed: refine a band at full resolution
-            rows = band_rows(self.seconds_per_pixel or 1e-6, side, budget, side - self.rows_done)
+            rows = side - self.rows_done if whole else \
+                band_rows(self.seconds_per_pixel or 1e-6, side, budget, side - self.rows_done)
             top = side - self.rows_done
             spent += self._draw(self.full[1], renderer, view, side, 1.0, (top - rows, top))
             self.rows_done += rows
