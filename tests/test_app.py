@@ -530,8 +530,13 @@ def test_solo_tints_a_neurons_active_side_and_the_diagram_shows_its_activation(r
     active = (z > 0).reshape(side, side)
     assert (tinted == active)[far].mean() > 0.99, "the active side is tinted, the other side is not"
 
-    node = app.panel.diagram.node_centres[20]  # layer 2, neuron 4: hover it
-    io.add_mouse_pos_event(*node)
+    node, next_node = app.panel.diagram.node_centres[20], app.panel.diagram.node_centres[21]
+    assert 0 < next_node[1] - node[1] < 8, "in a short diagram the nodes' hit circles overlap"
+    io.add_mouse_pos_event(node[0], node[1] + 0.45 * (next_node[1] - node[1]))  # within both, nearer the first
+    app.frame()
+    app.frame()
+    assert app.panel.probe == 20, "the nearest node alone: one highlight, one tooltip"
+    io.add_mouse_pos_event(*node)  # layer 2, neuron 4: hover it
     app.frame()
     app.frame()
     assert app.panel.probe == 20

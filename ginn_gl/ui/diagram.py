@@ -84,7 +84,7 @@ class Diagram:
             self._incoming(draw, at, snapshot, solo)
         mouse = imgui.get_mouse_pos()
         radius = max(2.5, min(6.0, 0.42 * height / max(self.sizes)))
-        probe = None
+        probe, nearest = None, (radius + 2) ** 2  # the one node nearest the pointer: in a short diagram they touch
         for column, n in enumerate(self.sizes):
             for i in range(n):
                 centre = at(column / (columns - 1), (i + 0.5) / n)
@@ -105,13 +105,16 @@ class Diagram:
                     draw.add_circle(centre, radius, imgui.get_color_u32(imgui.ImVec4(r, g, b, 0.8)), 0, 1.2)
                 if index == solo:
                     draw.add_circle(centre, radius + 3, imgui.get_color_u32(imgui.ImVec4(1, 0.85, 0.2, 1)), 0, 2.0)
-                if hovered_area and (mouse.x - centre[0]) ** 2 + (mouse.y - centre[1]) ** 2 <= (radius + 2) ** 2:
-                    settings.view.highlighted = probe = index
-                    self._tooltip(index, on, thumbnail)
-                    if clicked and imgui.get_io().key_ctrl:
-                        settings.view.toggle_solo(index)
-                    elif clicked:
-                        settings.view.toggle_neuron(index)
+                distance = (mouse.x - centre[0]) ** 2 + (mouse.y - centre[1]) ** 2
+                if hovered_area and distance <= nearest:
+                    probe, nearest = index, distance
+        if probe is not None:
+            settings.view.highlighted = probe
+            self._tooltip(probe, bool(settings.view.shown[probe]), thumbnail)
+            if clicked and imgui.get_io().key_ctrl:
+                settings.view.toggle_solo(probe)
+            elif clicked:
+                settings.view.toggle_neuron(probe)
         return probe
 
     def _tooltip(self, index: int, on: bool, thumbnail: int | None) -> None:

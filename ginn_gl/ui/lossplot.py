@@ -22,13 +22,16 @@ SEED_COLOURS = ((0.35, 0.75, 1.0), (1.0, 0.55, 0.25), (0.45, 0.9, 0.45), (0.95, 
 
 
 def log_ticks(low: float, high: float, most: int = 5) -> list[float]:
-    """Ticks for a log axis over [low, high]: 1, 2, 3 and 5 times powers of ten, at most `most` (ImPlot
-    labels only whole decades, so a loss between 0.1 and 1 would get no number at all)."""
+    """Ticks for a log axis over [low, high]: round numbers, as many as fit in `most` (ImPlot labels only
+    whole decades, so a loss between 0.1 and 1 would get no number at all)."""
     if not 0.0 < low < high:
         return []
-    values = [round(m * 10.0 ** k, 12) for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-              for m in (1, 2, 3, 5) if low <= m * 10.0 ** k <= high]
-    return values[::-(-len(values) // most)] if len(values) > most else values
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1, 1.5, 2, 3, 4, 5, 7), (1, 2, 3, 5), (1, 2, 5), (1, 3), (1,)):  # finest first
+        values = [v for k in decades for m in mantissas if low <= (v := round(m * 10.0 ** k, 12)) <= high]
+        if len(values) <= most:
+            return values
+    return values[::-(-len(values) // most)]
 
 
 def linear_ticks(low: float, high: float, most: int = 3) -> list[float]:

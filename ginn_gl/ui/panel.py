@@ -93,7 +93,8 @@ class Panel:
         if imgui.collapsing_header("Lifecycle"):  # closed at first: a list that grows
             self.lifecycle.build(settings, self.loss_plot.update_geometry(data.history))
         if imgui.collapsing_header("Network", OPEN):
-            status = (STATUS_LINES + 1) * imgui.get_frame_height_with_spacing()
+            status = (imgui.get_frame_height_with_spacing() + STATUS_LINES * imgui.get_text_line_height_with_spacing()
+                      + imgui.get_style().window_padding.y)  # its header, its lines and the window's edge
             room = imgui.get_content_region_avail().y - status
             self.probe = self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)),
                                             data.thumbnail)
