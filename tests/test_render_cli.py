@@ -91,3 +91,20 @@ def test_contrast_stretch_spans_black_to_white_over_the_target(cli, run_file, tm
     assert p.max() - p.min() < 0.5, "an early snapshot: a narrow range of p"
     expected = 255 * (p - p.min()) / (p.max() - p.min())
     assert np.abs(grey - expected).max() <= 1.5 and grey.min() == 0 and grey.max() == 255
+
+
+
+def test_solo_on_a_dead_or_always_on_neuron_says_why_it_has_no_line(cli, run_file, tmp_path, gl_context):
+    from ginn_gl.core.selection import locate
+
+    run = load_run(run_file)
+    status = run.status[-1]
+    for index in (int(np.flatnonzero(status <= 1)[0]), int(np.flatnonzero(status == 2)[0])):
+        layer, neuron = locate(run.layers, index)
+        result = cli("render", run_file, "--out", tmp_path / f"solo{index}.png", "--solo", f"{layer}:{neuron}")
+        assert result.returncode == 0, result.stderr
+        if status[index] == 2:
+            assert "does not cross" not in result.stdout, "a switching neuron draws its line"
+        else:
+            state = ("dead", "always on")[status[index]]
+            assert f"neuron {layer}:{neuron} is {state} at this step" in result.stdout, result.stdout

@@ -15,10 +15,20 @@ from ginn_gl.core.errors import UserError
 from ginn_gl.core.outputs import check_output, write_atomically
 from ginn_gl.core.resources import available_bytes
 from ginn_gl.core.runfile import load_side_by_side, printable
+from ginn_gl.core.selection import locate
 from ginn_gl.core.view import MAX_CELLS, grid_shape
 
 DEFAULT_FRAMES = 300  # an export without --frames: at most this many snapshots, evenly in index
 BYTES_PER_PIXEL = 24  # what drawing a large PNG holds per pixel at its peak (tiled drawing, RGB, PNG encoder)
+
+
+def solo_note(run, index: int, solo: int | None) -> str:
+    """Why a --solo picture may show no line: the neuron is dead or always on at that snapshot."""
+    if solo is None or run.status is None or run.status[index, solo] not in (0, 1):
+        return ""
+    layer, neuron = locate(run.layers, solo)
+    state = ("dead", "always on")[run.status[index, solo]]
+    return f"; neuron {layer}:{neuron} is {state} at this step, so its line does not cross the picture"
 
 
 def pick_snapshot(run, snapshot: int | None, step: int | None) -> int:
@@ -95,7 +105,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         int(view.shown.sum()) + int(view.highlighted is not None and not view.shown[view.highlighted])
     if len(runs) == 1:
         print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.view} view of step {step:,} "
-              f"(snapshot {index} of {len(run)}), {lines} of {len(view.shown)} neuron lines")
+              f"(snapshot {index + 1} of {len(run)}, --snapshot {index}), {lines} of {len(view.shown)} neuron lines"
+              + solo_note(run, index, view.solo))
     else:
         shown = ", ".join(f"{int(run.steps[snapshot_at(run, step)]):,}" for run in runs)
         print(f"wrote {printable(out)}: {columns}x{rows} grid of {len(runs)} runs, {size[0]} px cells, "

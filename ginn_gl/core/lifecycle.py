@@ -12,7 +12,7 @@ from ginn_gl.core.selection import locate
 
 STATUS_NAMES = ("dead", "always-on", "switching")  # status codes 0, 1, 2; -1: not measured
 VERBS = {("switching", "dead"): "died", ("always-on", "dead"): "died", ("dead", "switching"): "came back",
-         ("dead", "always-on"): "came back always on", ("switching", "always-on"): "saturated",
+         ("dead", "always-on"): "came back always on", ("switching", "always-on"): "turned always on",
          ("always-on", "switching"): "started switching"}
 
 
