@@ -2,7 +2,7 @@
 
 On a GPU every change is drawn at full resolution in the same frame (well under a millisecond).
 On a CPU rasteriser (Mesa llvmpipe: about 0.3 s for a 900 px view) a change is drawn at once at a
-reduced resolution that fits the frame's budget and shown upscaled, with lines at their true width;
+reduced resolution that fits the frame's budget and shown upscaled, lines with the ink of their true width;
 then, while nothing changes, the full-resolution picture is drawn band by band within the same
 budget each frame, from the top, over the reduced one. The scale comes from measured draw times.
 """
