@@ -507,6 +507,14 @@ def test_the_panel_fits_a_900_px_window(display):
         app.close()
 
 
+def test_the_panel_fits_with_the_lifecycle_list_open(replay_app):
+    app, run, _ = replay_app  # a trained run: its Lifecycle list is long
+    x0, y0, x1, y1 = app.panel.lifecycle_rect
+    click(app, (x0 + x1) / 2, (y0 + y1) / 2)
+    app.frame()
+    assert len(app.panel.lifecycle.entries) > 5 and app.panel.overflow == 0, "the list leaves room for Status"
+
+
 def test_solo_tints_a_neurons_active_side_and_the_diagram_shows_its_activation(replay_app):
     from imgui_bundle import imgui
 

@@ -57,6 +57,7 @@ class Panel:
     seed_field: int = 0
     button_rects: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     seed_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # where to click to type a seed
+    lifecycle_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # its header: where to click to open
     overflow: float = 0.0
     probe: int | None = None  # the neuron hovered in the diagram: the app draws its thumbnail
 
@@ -90,11 +91,17 @@ class Panel:
             self._view(settings)
         if imgui.collapsing_header("Neurons", OPEN):
             self._neurons(settings, data.snapshot)
-        if imgui.collapsing_header("Lifecycle"):  # closed at first: a list that grows
-            self.lifecycle.build(settings, self.loss_plot.update_geometry(data.history))
+        status = (imgui.get_frame_height_with_spacing() + STATUS_LINES * imgui.get_text_line_height_with_spacing()
+                  + imgui.get_style().window_padding.y)  # its header, its lines and the window's edge
+        lifecycle_open = imgui.collapsing_header("Lifecycle")  # closed at first: a list that grows
+        lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        self.lifecycle_rect = (lo.x, lo.y, hi.x, hi.y)
+        if lifecycle_open:
+            # The list takes what the smallest diagram and Status leave, so the panel still fits.
+            room = (imgui.get_content_region_avail().y - status - DIAGRAM_HEIGHTS[0]
+                    - 2 * imgui.get_frame_height_with_spacing())
+            self.lifecycle.build(settings, self.loss_plot.update_geometry(data.history), room)
         if imgui.collapsing_header("Network", OPEN):
-            status = (imgui.get_frame_height_with_spacing() + STATUS_LINES * imgui.get_text_line_height_with_spacing()
-                      + imgui.get_style().window_padding.y)  # its header, its lines and the window's edge
             room = imgui.get_content_region_avail().y - status
             self.probe = self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)),
                                             data.thumbnail)
@@ -329,7 +336,8 @@ class Lifecycle:
         self._key: object = None
         self.entries: list = []
 
-    def build(self, settings: Settings, geometry) -> None:
+    def build(self, settings: Settings, geometry, room: float = 120.0) -> None:
+        """The list, at most `room` pixels tall (three rows at least, and at most 120 px)."""
         steps, _, _, status = geometry
         key = (len(steps), int(steps[-1]) if len(steps) else -1)
         if key != self._key:
@@ -338,7 +346,9 @@ class Lifecycle:
         if not self.entries:
             imgui.text_disabled("no neuron has changed status yet")
             return
-        if imgui.begin_child("##lifecycle", (-1.0, min(120.0, 22.0 * len(self.entries)))):
+        row = imgui.get_text_line_height_with_spacing()
+        height = min(22.0 * len(self.entries), float(np.clip(room, 3 * row, 120.0)))
+        if imgui.begin_child("##lifecycle", (-1.0, height)):
             for i, change in enumerate(self.entries):
                 if imgui.selectable(f"{change.label(self.sizes)}##{i}", False)[0]:
                     settings.playing = False
