@@ -188,9 +188,10 @@ def test_the_plotted_minibatch_curve_reaches_the_newest_step(points):
 def test_plot_ticks_label_a_loss_within_one_decade_and_fit_a_short_plot():
     from ginn_gl.ui.lossplot import linear_ticks, log_ticks
 
-    assert log_ticks(0.17, 0.69) == [0.2, 0.3, 0.4, 0.5], "ImPlot's own log ticks would label no number here"
-    assert log_ticks(0.45, 0.7) == [0.5, 0.7] and log_ticks(0.01, 0.7) == [0.01, 0.03, 0.1, 0.3]
-    assert log_ticks(1e-4, 0.7) == [1e-4, 1e-3, 1e-2, 0.1] and log_ticks(0.5, 0.5) == []
+    assert log_ticks(0.17, 0.69) == [0.2, 0.3, 0.5], "ImPlot's own log ticks would label no number here"
+    assert log_ticks(0.45, 0.7) == [0.5, 0.7] and log_ticks(0.07, 0.7) == [0.1, 0.2, 0.5]
+    assert log_ticks(0.01, 0.7) == [0.01, 0.1] and log_ticks(1e-4, 0.7) == [1e-4, 1e-2]
+    assert log_ticks(0.5, 0.5) == [], "a plot a few lines tall: three labels at most"
     for low, high in [(48, 312), (0.24, 1.22), (64, 70), (0, 1), (3, 1e6)]:
         ticks = linear_ticks(low, high)
         steps = np.diff(ticks)

@@ -21,7 +21,7 @@ SEED_COLOURS = ((0.35, 0.75, 1.0), (1.0, 0.55, 0.25), (0.45, 0.9, 0.45), (0.95, 
                 (0.6, 0.5, 1.0), (0.3, 0.9, 0.85), (0.9, 0.3, 0.3), (0.8, 0.8, 0.8))
 
 
-def log_ticks(low: float, high: float, most: int = 5) -> list[float]:
+def log_ticks(low: float, high: float, most: int = 3) -> list[float]:
     """Ticks for a log axis over [low, high]: round numbers, as many as fit in `most` (ImPlot labels only
     whole decades, so a loss between 0.1 and 1 would get no number at all)."""
     if not 0.0 < low < high:
