@@ -513,6 +513,12 @@ def test_the_panel_fits_with_the_lifecycle_list_open(replay_app):
     click(app, (x0 + x1) / 2, (y0 + y1) / 2)
     app.frame()
     assert len(app.panel.lifecycle.entries) > 5 and app.panel.overflow == 0, "the list leaves room for Status"
+    from imgui_bundle import imgui
+
+    imgui.get_io().add_mouse_pos_event((x0 + x1) / 2, y1 + 0.5 * imgui_line_height() + 4)  # its first entry
+    app.frame()
+    app.frame()
+    assert app.settings.view.highlighted == app.panel.lifecycle.entries[0].neuron, "hovering an entry lights its line"
 
 
 def test_solo_tints_a_neurons_active_side_and_the_diagram_shows_its_activation(replay_app):

@@ -329,7 +329,7 @@ def mark_status(draw, rect: tuple[float, float, float, float], state: int, solo:
 
 
 class Lifecycle:
-    """The neurons' status changes, newest last; clicking one seeks to it."""
+    """The neurons' status changes, newest last; hovering one highlights its line, clicking seeks to it."""
 
     def __init__(self, sizes: list[int]):
         self.sizes = sizes
@@ -353,4 +353,6 @@ class Lifecycle:
                 if imgui.selectable(f"{change.label(self.sizes)}##{i}", False)[0]:
                     settings.playing = False
                     settings.seek(change.step)
+                if imgui.is_item_hovered():  # its line drawn wider, as when its toggle is hovered
+                    settings.view.highlighted = change.neuron
         imgui.end_child()
