@@ -137,3 +137,22 @@ def test_info_reports_the_geometry_and_each_neurons_life(cli, tmp_path):
     assert summary["geometry"]["regions"] == run.regions[-1] > 0
     text = cli("info", out).stdout
     assert "linear regions" in text and "boundaries within 2 px" in text
+
+
+def test_finish_drops_what_is_not_measured_and_the_helper_ends():
+    """After the save nothing waits for the helper: the snapshots still queued are dropped and it ends
+    at once, instead of measuring seconds of them while the program exits."""
+    from ginn_gl.core.history import History
+    from ginn_gl.train.geometry import GeometryWorker
+
+    sizes, seeds = [2, 16, 16, 16, 1], 4
+    target = load_target("bottle", 200).pixels
+    histories = [History(609, 1 << 20, n_hidden=48) for _ in range(seeds)]
+    worker = GeometryWorker(target, sizes, "relu", torch.device("cpu"), histories)
+    weights = np.stack([init_parameters(sizes, torch.Generator().manual_seed(s)).numpy() for s in range(seeds)])
+    for step in range(400):  # some 10 s of measuring for the helper
+        worker.submit(step, weights)
+    worker.close()
+    worker.finish()
+    worker.process.wait(timeout=5)
+    assert worker.process.returncode is not None and worker._queue.empty()

@@ -150,7 +150,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                        f"loss {progress.loss:.4f}", final=True)
         runs = trainer.runs(geometry_timeout=geometry_wait)
     saved, failed = save_runs(paths, runs, args.overwrite, stop)
-    stop.restore()
+    stop.saved()
+    trainer.geometry.finish()
     trainer.join()  # a worker exception is raised here, after what was recorded is saved
     for path, run in zip(saved, runs):
         rate = run.meta["steps_done"] / trainer.elapsed if trainer.elapsed else 0.0
@@ -228,7 +229,8 @@ def cmd_live(args: argparse.Namespace) -> int:
         except UserError:  # a name taken since: the next free one, never over a file
             save = [free_name(path) for path in run_paths(args.save, config.image, trained, True, "--save")]
     saved, failed = save_runs(save, runs, args.overwrite, stop)
-    stop.restore()
+    stop.saved()
+    trainer.geometry.finish()
     trainer.join()  # a worker exception is raised here, after the runs are saved
     for path, run in zip(saved, runs):
         print(f"saved {path}: seed {run.meta['seed']}, {trainer.step:,} steps, {len(run)} snapshots")

@@ -17,7 +17,8 @@ class Stop:
     def __init__(self) -> None:
         self.received: int | None = None
         self._shielded = False
-        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOPPING}
+        for sig in STOPPING:
+            signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, _frame) -> None:
         first = self.received is None
@@ -39,6 +40,8 @@ class Stop:
         finally:
             self._shielded = False
 
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+    def saved(self) -> None:
+        """Once the runs are saved, the program only reports and exits: later signals are ignored. (A
+        handler of ours would be reset while Python exits, so a late second Ctrl+C would kill it.)"""
+        for sig in STOPPING:
+            signal.signal(sig, signal.SIG_IGN)

@@ -145,11 +145,14 @@ class GeometryWorker:
         self.n_hidden = sum(sizes[1:-1])
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
+        self._measuring: threading.Thread | None = None  # the thread that runs torch (on a GPU)
         if not enabled:
             return
         if torch.device(device).type == "cuda":
             probe = GeometryProbe(target, sizes, activation, device)
-            threading.Thread(target=self._serve_thread, args=(probe,), daemon=True, name="ginn-gl-geometry").start()
+            self._measuring = threading.Thread(target=self._serve_thread, args=(probe,), daemon=True,
+                                               name="ginn-gl-geometry")
+            self._measuring.start()
             return
         # A session of its own: Ctrl+C and a closed terminal reach the parent only, which decides; the
         # helper ends when its input closes.
@@ -165,7 +168,9 @@ class GeometryWorker:
         if self.enabled:
             with self._lock:
                 self.pending += 1
-            self._queue.put((step, np.ascontiguousarray(weights, dtype=np.float32)))
+            # A plain numpy copy: an array that wraps a torch tensor, freed by a daemon thread while
+            # Python exits, takes the GIL back inside torch's C++ and aborts the process.
+            self._queue.put((step, np.array(weights, dtype=np.float32, order="C")))
 
     def _record(self, step: int, regions: np.ndarray, density: np.ndarray, status: np.ndarray) -> None:
         for s, history in enumerate(self.histories):
@@ -225,6 +230,20 @@ class GeometryWorker:
         """The helper measures what it was sent, then ends (it never outlives its parent's pipes)."""
         if self.enabled:
             self._queue.put(None)
+
+    def finish(self, timeout: float = 2.0) -> None:
+        """Once the runs are saved: drop what is not measured yet and wait (at most `timeout` s) for a
+        measuring thread in torch to end; one still inside torch while Python exits aborts the process."""
+        if not self.enabled:
+            return
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        self._queue.put(None)
+        if self._measuring is not None:
+            self._measuring.join(timeout)
 
 
 def _reply_bytes(seeds: int, n_hidden: int) -> int:

@@ -334,6 +334,7 @@ class App:
         old = self.session
         if old.trainer is not None:
             old.trainer.stop()
+            old.trainer.geometry.finish(timeout=0.0)  # its run is discarded: measure no more of it
         fresh = old.restart(seed)
         fresh.trainer.set_pace(self.settings.pace)  # the pace the user chose carries over
         fresh.trainer.start()
