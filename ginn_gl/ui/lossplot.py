@@ -88,22 +88,22 @@ class LossPlot:
             self._geometry_key = key
         return self.geometry
 
-    def _geometry_points(self, settings: Settings, history) -> tuple[np.ndarray, np.ndarray]:
-        """Plot x of the measured snapshots, and which of them the x axis can show."""
-        x = self._x(self.update_geometry(history)[0], self.update(history)["steps"], settings.x_axis)
+    def _geometry_points(self, settings: Settings, history, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Plot x of the measured snapshots at `steps`, and which of them the x axis can show."""
+        x = self._x(steps, self.update(history)["steps"], settings.x_axis)
         return x, (x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool))
 
     def geometry_shown(self, settings: Settings, history) -> bool:
         """Whether the geometry plot has curves to draw: then it labels the step axis for both plots."""
-        return int(self._geometry_points(settings, history)[1].sum()) >= 2
+        return int(self._geometry_points(settings, history, self.update_geometry(history)[0])[1].sum()) >= 2
 
     def build_geometry(self, settings: Settings, history, shown_step: int | None, height: float,
                        others: tuple = ()) -> None:
         """Regions (left axis) and the two densities (right axis) over the same steps; with runs side by
         side (`others`: label, history), each run's regions in its loss plot colour."""
-        _, regions, density, _ = self.update_geometry(history)
+        steps, regions, density, _ = self.update_geometry(history)  # once: the helper may add to it meanwhile
         all_steps = self.update(history)["steps"]
-        x, keep = self._geometry_points(settings, history)
+        x, keep = self._geometry_points(settings, history, steps)
         if keep.sum() < 2:  # nothing to plot yet: say so, in the plot's room
             imgui.begin_child("##geometry-empty", (-1.0, height))
             imgui.text_disabled("Linear regions and boundary density: measured\nbeside training, "
