@@ -68,7 +68,8 @@ def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
     (["--snapshot", "99999"], ["--snapshot", "out of range"]),
     (["--step", "123456789"], ["--step", "not recorded"]),
     (["--line-width", "0"], ["--line-width"]),
-    (["--highlight", "1:*"], ["--highlight"]),
+    (["--highlight", "1:*"], ["--highlight", "one neuron"]),
+    (["--solo", "2:*"], ["--solo", "one neuron"]),
 ])
 def test_bad_render_input(cli, run_file, tmp_path, args, words):
     one_line_error(cli("render", run_file, "--out", tmp_path / "x.png", *args), *words)

@@ -117,20 +117,19 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
                              "0,0,1,1); it may reach outside the data domain, which is dimmed")
 
 
+def one_neuron(spec: str | None, option: str, sizes: list[int]) -> int | None:
+    """The flat index of the one neuron `spec` names (L:I), or None when the option is not given."""
+    if not spec:
+        return None
+    single = parse_neuron_spec(spec, sizes)
+    if single.sum() != 1:
+        raise UserError(f"{option} {spec!r} must name one neuron, as L:I")
+    return int(np.flatnonzero(single)[0])
+
+
 def view_from_args(args: argparse.Namespace, sizes: list[int]) -> ViewSettings:
     """The ViewSettings that add_view_arguments' options describe, for a network of `sizes`."""
-    highlighted = None
-    if args.highlight:
-        single = parse_neuron_spec(args.highlight, sizes)
-        if single.sum() != 1:
-            raise UserError(f"--highlight {args.highlight!r} must name one neuron, as L:I")
-        highlighted = int(np.flatnonzero(single)[0])
-    solo = None
-    if args.solo:
-        single = parse_neuron_spec(args.solo, sizes)
-        if single.sum() != 1:
-            raise UserError(f"--solo {args.solo!r} must name one neuron, as L:I")
-        solo = int(np.flatnonzero(single)[0])
+    highlighted, solo = one_neuron(args.highlight, "--highlight", sizes), one_neuron(args.solo, "--solo", sizes)
     view = ViewSettings(sizes, view=args.view, line_width=args.line_width, output_boundary=args.output_boundary,
                         shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted, contrast=args.contrast,
                         shading=args.shading, solo=solo)

@@ -231,10 +231,12 @@ class History:
             i = n - 1 if step is None else int(np.searchsorted(self._steps[:n], step, side="right")) - 1
             i = max(i, 0) + offset
             i = i % n if wrap else min(max(i, 0), n - 1)
-            measured = np.flatnonzero(self._regions[:i + 1] >= 0)  # the helper lags training a little
-            j = int(measured[-1]) if len(measured) else i
+            j = i  # whose status: this snapshot's, or while the helper lags, the newest measured before it
+            if self._regions[i] < 0:
+                measured = np.flatnonzero(self._regions[:i] >= 0)
+                j = int(measured[-1]) if len(measured) else i
             return Snapshot(int(self._steps[i]), self._weights[i].copy(), float(self._loss[i]), i, n,
-                            self._status[j].copy(), int(self._steps[j]) if len(measured) else None)
+                            self._status[j].copy(), int(self._steps[j]) if self._regions[j] >= 0 else None)
 
     def latest_step(self) -> int:
         with self.lock:
