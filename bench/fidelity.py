@@ -66,7 +66,7 @@ def ginn_gl_run(config: TrainConfig) -> dict[int, float]:
     wanted = max(ITERATIONS) + 1
     while trainer.histories[0].latest_step() < wanted and trainer.alive:
         time.sleep(0.01)
-    trainer.stop()
+    trainer.finish(wait=False)
     history = trainer.histories[0]
     losses = {}
     for iteration in ITERATIONS:

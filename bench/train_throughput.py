@@ -177,7 +177,7 @@ def geometry_cost(device: str, rounds: int = 3, image: str = "bottle") -> str:
             trainer = Trainer(config, target, measure_geometry=geometry)
             started = time.perf_counter()
             trainer.start().join()
-            runs = trainer.runs()  # waits for the last snapshots' geometry
+            runs = trainer.finish().runs  # waits for the last snapshots' geometry
             seconds[geometry].append(time.perf_counter() - started)
             measured = int((runs[0].regions >= 0).sum())
     probe = GeometryProbe(target.pixels, config.sizes, config.activation, torch.device(device))

@@ -80,6 +80,7 @@ def main() -> None:
         print(f"alone {alone[-2]:,.0f} / window {rate:,.0f} steps/s ({frames} frames, {frames / args.phase:.1f}/s, "
               f"view {app.view_ms:.0f} ms) / alone {alone[-1]:,.0f}: {ratios[-1]:.1%}", flush=True)
     app.close()
+    app.session.trainer.finish(None, wait=False)
     print(f"training seeds {args.seeds} with the window open ({'scrubbing' if args.interact else 'watching'}, pace "
           f"{args.pace}) runs at {statistics.median(ratios):.1%} of its speed alone (median of {len(ratios)} "
           f"phases of {args.phase:g} s)")

@@ -15,6 +15,7 @@
 //   SLOPE           the activation's slope for z <= 0 (0.0 for ReLU, 0.01 for leaky ReLU)
 //   WEIGHTS_ROW     texels per row of the weight texture
 //   COMPUTE_GROUP   the compute stage's work group is COMPUTE_GROUP x COMPUTE_GROUP pixels
+//   VIEW_PREDICTION, VIEW_TARGET, VIEW_ERROR, VIEW_REGIONS: the values of u_view (core.view.BACKGROUNDS)
 //   WEIGHTS_UBO     defined (to the texel count) when the weights fit a uniform block, which is
 //                   cheaper to read than a texture; larger networks use the texture
 // Stages: VERTEX_SHADER + FRAGMENT_SHADER shade the view directly; COMPUTE_SHADER (GLSL 4.30)
@@ -43,7 +44,7 @@ layout(std140) uniform Neurons {
 uniform sampler2D u_target;   // R8: the run's target, row 0 = top of the picture
 uniform vec4 u_domain;        // the input-plane rectangle shown: x0, y0 (top left), x1, y1
 uniform vec4 u_viewport;      // the view's rectangle in framebuffer pixels: x, y (bottom left), w, h
-uniform int u_view;           // 0 prediction, 1 target, 2 error, 3 regions
+uniform int u_view;           // VIEW_PREDICTION, VIEW_TARGET, VIEW_ERROR or VIEW_REGIONS
 uniform bool u_gradient_shade;    // regions view: each region darker where the logit is flatter
 uniform int u_solo;               // a hidden neuron whose active side is tinted (-1: none)
 uniform int u_probe;              // a hidden neuron whose activation replaces the background (-1: none)
@@ -155,7 +156,7 @@ void dense_layer(int in4, int outputs, int w_offset, int b_offset, int first_neu
             vec3 colour = neurons[index].rgb;
             if (state[c] > 1.5) highlight = vec4(colour, alpha[c]);
             else over(lines, colour, alpha[c]);
-            if (u_view == 3 && z[c] > 0.0) pattern ^= mix32(uint(index) * 0x9E3779B9U + 0x632BE5ABU);
+            if (u_view == VIEW_REGIONS && z[c] > 0.0) pattern ^= mix32(uint(index) * 0x9E3779B9U + 0x632BE5ABU);
             if (index == u_solo) solo = vec4(colour, z[c] > 0.0 ? 1.0 : 0.0);
             if (index == u_probe) probe = vec4(colour, z[c] / max(length(vec2(zx[c], zy[c])), 1e-30));
         }
@@ -226,14 +227,14 @@ vec3 shade(vec2 frag) {
     ivec2 size = textureSize(u_target, 0);
     float t = inside ? texelFetch(u_target, ivec2(floor(pos * vec2(size))), 0).r : 0.0;
     vec3 background;
-    if (u_view == 1) {
+    if (u_view == VIEW_TARGET) {
         background = inside ? vec3(t) : OUTSIDE;
-    } else if (u_view == 2) {
+    } else if (u_view == VIEW_ERROR) {
         bool wrong = (p > 0.5) != (t > 0.5);
         vec3 miss = t > 0.5 ? FALSE_BLACK : FALSE_WHITE;
         background = wrong ? miss * (0.55 + 0.45 * abs(p - t)) : vec3(mix(0.10, 0.62, t));
         if (!inside) background = OUTSIDE;
-    } else if (u_view == 3) {  // a flat colour per activation pattern: each linear region one patch
+    } else if (u_view == VIEW_REGIONS) {  // a flat colour per activation pattern: each linear region one patch
         uint c = mix32(pattern ^ 0x5BD1E995U);
         background = (vec3(48u + (c & 255u) * 200u / 256u, 48u + ((c >> 8) & 255u) * 200u / 256u,
                            48u + ((c >> 16) & 255u) * 200u / 256u)) / 255.0;

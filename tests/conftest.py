@@ -24,6 +24,14 @@ def one_line_error(result, *words):
         assert word in lines[0], (word, lines[0])
 
 
+@pytest.fixture(autouse=True)
+def no_helper_outlives_its_test():
+    """Trainers a test leaves unfinished end their geometry helpers here, not at the session's end."""
+    yield
+    if "ginn_gl.train.geometry_helper" in sys.modules:
+        sys.modules["ginn_gl.train.geometry_helper"].end_all_helpers()
+
+
 @pytest.fixture
 def cli():
     return run_cli
@@ -62,26 +70,17 @@ def gl_context(egl_context):
 def display():
     """An X display for the window tests: always an Xvfb of our own, never the caller's display
     (a pointer resting over the caller's window would hover the panel and change the picture)."""
-    import shutil
+    from bench.xvfb import XvfbError, launch_xvfb
 
-    if not shutil.which("Xvfb"):
+    try:
+        proc, name = launch_xvfb()
+    except XvfbError as exc:
         if IN_CI:
-            pytest.fail("CI must provide Xvfb for the window tests (Debian package xvfb)")
-        pytest.skip("no Xvfb to run the window tests on")
-    read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    number = b""
-    while not number.endswith(b"\n"):
-        chunk = os.read(read, 1)
-        if not chunk:
-            pytest.fail("Xvfb did not start")
-        number += chunk
-    os.close(read)
+            pytest.fail(f"CI must provide Xvfb for the window tests: {exc}")
+        pytest.skip(f"cannot run the window tests: {exc}")
     caller = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{number.decode().strip()}"
-    yield os.environ["DISPLAY"]
+    os.environ["DISPLAY"] = name
+    yield name
     if caller is None:
         del os.environ["DISPLAY"]
     else:

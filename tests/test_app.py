@@ -30,8 +30,9 @@ def live_app(display, tmp_path):
     session.trainer.start()
     session.trainer.join(timeout=60)  # let it finish: the history is then fixed
     yield app
-    if app.window is not None:
-        app.close()
+    app.close()
+    if app.session.trainer is not None:
+        app.session.trainer.finish(None, wait=False)
 
 
 def park_pointer(app):
@@ -157,7 +158,7 @@ def test_view_target_toggles_slider_and_close(live_app, tmp_path):
     press(app, glfw.KEY_ESCAPE)
     assert app.settings.quit_requested
     app.close()
-    run = app.session.trainer.runs()[0]
+    run = app.session.trainer.finish().runs[0]
     assert run.steps[-1] == CONFIG.steps and np.array_equal(run.weights[-1], last.weights)
     assert not [t for t in threading.enumerate() if t.name == "ginn-gl-trainer"], "no worker left"
 
@@ -186,7 +187,7 @@ def test_keys_help_speed_layers_and_screenshot(live_app, tmp_path, monkeypatch):
     press(app, glfw.KEY_A)
     assert app.settings.view.shown.all()
     press(app, glfw.KEY_E)
-    assert app.settings.view.view == "error"
+    assert app.settings.view.background == "error"
     press(app, glfw.KEY_SPACE)
     assert app.settings.playing
     press(app, glfw.KEY_SPACE)
@@ -209,10 +210,10 @@ def test_keys_typed_into_a_field_go_to_the_field(live_app):
     for key in (glfw.KEY_T, glfw.KEY_1, glfw.KEY_Q, glfw.KEY_ESCAPE):
         press(app, key)
     view = app.settings.view
-    assert view.view == "prediction" and view.shown.all() and not app.settings.quit_requested
+    assert view.background == "prediction" and view.shown.all() and not app.settings.quit_requested
     assert not io.want_text_input, "Esc left the field"
     press(app, glfw.KEY_T)
-    assert app.settings.view.view == "target", "outside the field, keys work again"
+    assert app.settings.view.background == "target", "outside the field, keys work again"
 
 
 def test_restart_asks_before_discarding_a_finished_run(live_app):
@@ -243,8 +244,8 @@ def test_replay_opens_a_saved_run(display, tmp_path):
     from ginn_gl.ui.window import glfw
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
-    trainer.join(timeout=60)
-    path = save_run(tmp_path / "replay.npz", trainer.runs()[0])
+    trainer.join(timeout=60)  # the whole run, then its end
+    path = save_run(tmp_path / "replay.npz", trainer.finish().runs[0])
     run = load_run(path)
     app = park_pointer(App(replay_session([run]), title="replay", size=SIZE))
     try:
@@ -269,21 +270,45 @@ def test_no_display_is_a_one_line_error(cli):
         assert word in lines[0]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_command_line_window_saves_on_ctrl_c_and_sigterm(display, tmp_path, cli, sig):
+WINDOWS = {  # the window kinds a signal must find saving whole: options and the runs they save
+    "one seed": (("--seed", "2"), ("live.npz",)),
+    "seeds": (("--seeds", "0,1"), ("live-seed0.npz", "live-seed1.npz")),
+    # A large target at max pace: the geometry helper lags hundreds of snapshots behind when the signal comes.
+    "busy helper": (("--seed", "2", "--pace", "max"), ("live.npz",)),
+}
+
+
+@pytest.mark.parametrize("kind", list(WINDOWS))
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_the_window_saves_every_run_whole(display, tmp_path, sig, kind):
+    options, names = WINDOWS[kind]
     out = tmp_path / "live.npz"
-    proc = subprocess.Popen([sys.executable, "-m", "ginn_gl", "--seed", "2", "--image", "circle", "--resolution",
-                             "32", "--steps", "100000000", "--save", str(out)],
+    resolution = "200" if kind == "busy helper" else "32"
+    proc = subprocess.Popen([sys.executable, "-m", "ginn_gl", *options, "--image", "circle", "--resolution",
+                             resolution, "--steps", "100000000", "--save", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     opened = proc.stdout.readline()  # printed once the window is open and training has started
-    assert "training seed 2" in opened, proc.stderr.read() if proc.poll() is not None else opened
+    assert "training seed" in opened, proc.stderr.read() if proc.poll() is not None else opened
     time.sleep(2)
+    signalled = time.perf_counter()
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 0, stderr
-    assert "saved" in stdout and "Traceback" not in stderr
-    run = load_run(out)
-    assert run.meta["seed"] == 2 and run.steps[-1] > 0 and run.meta["state"] == "stopped"
+    assert proc.returncode == 128 + sig, stderr
+    assert time.perf_counter() - signalled < 8.0, "saved at once, not after waiting for the geometry"
+    assert "Traceback" not in stderr
+    for name in names:
+        run = load_run(tmp_path / name)
+        assert run.steps[-1] > 0 and run.meta["state"] == "stopped" and f"saved {tmp_path / name}" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names), "nothing else written"
+
+
+def test_replay_ends_on_a_signal_and_a_taken_name_is_refused_first(display, tmp_path, cli):
+    from ginn_gl.core.runfile import save_run
+    from ginn_gl.train.trainer import Trainer
+
+    trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
+    trainer.join(timeout=60)  # the whole run, then its end
+    out = save_run(tmp_path / "live.npz", trainer.finish().runs[0])
     from tests.conftest import one_line_error
 
     one_line_error(cli("--steps", "10", "--save", out), "exists", "--overwrite")  # before the window opens
@@ -293,7 +318,23 @@ def test_command_line_window_saves_on_ctrl_c_and_sigterm(display, tmp_path, cli,
     time.sleep(1)
     replay.send_signal(signal.SIGINT)
     _, stderr = replay.communicate(timeout=30)
-    assert replay.returncode == 0, stderr
+    assert replay.returncode == 128 + signal.SIGINT, stderr
+
+
+def test_ten_restarts_leave_one_geometry_helper(live_app):
+    from ginn_gl.train.geometry_helper import HELPER_MODULE
+    from ginn_gl.ui.window import glfw
+    from tests.test_run_end import helpers
+
+    app = live_app
+    press(app, glfw.KEY_R)
+    press(app, glfw.KEY_Y)  # the fixture's run finished: R asks first
+    for _ in range(10):
+        press(app, glfw.KEY_R)  # while training runs, R restarts at once
+    alive = helpers(parent=os.getpid())
+    assert len(alive) <= 1, f"{len(alive)} {HELPER_MODULE} processes alive after 10 restarts"
+    app.session.trainer.finish(None, wait=False)
+    assert not helpers(parent=os.getpid())
 
 
 def test_keys_through_the_glfw_backend_wake_the_window(live_app):
@@ -312,7 +353,7 @@ def test_keys_through_the_glfw_backend_wake_the_window(live_app):
     app.frame()
     imgui.backends.glfw_key_callback(window, glfw.KEY_E, 0, glfw.RELEASE, 0)
     app.frame()
-    assert app.settings.view.view == "error"
+    assert app.settings.view.background == "error"
 
 
 def test_the_window_uses_imgui_bundles_glfw():
@@ -333,8 +374,8 @@ def test_the_window_and_render_draw_identical_pixels(display, tmp_path, cli):
     from ginn_gl.ui.grid import replay_session
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
-    trainer.join(timeout=60)
-    path = save_run(tmp_path / "same.npz", trainer.runs()[0])
+    trainer.join(timeout=60)  # the whole run, then its end
+    path = save_run(tmp_path / "same.npz", trainer.finish().runs[0])
     app = park_pointer(App(replay_session([load_run(path)]), title="same", size=SIZE))
     try:
         settings = app.settings.view
@@ -386,11 +427,11 @@ def replay_app(display, tmp_path):
     from ginn_gl.ui.grid import replay_session
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
-    trainer.join(timeout=60)
-    run = load_run(save_run(tmp_path / "input.npz", trainer.runs()[0]))
+    trainer.join(timeout=60)  # the whole run, then its end
+    run = load_run(save_run(tmp_path / "input.npz", trainer.finish().runs[0]))
     app = park_pointer(App(replay_session([run]), title="input", size=SIZE, frame_log=tmp_path / "frames.jsonl"))
     yield app, run, tmp_path / "frames.jsonl"
-    if app.window is not None:
+    if not app.closed:
         app.close()
 
 
@@ -662,7 +703,7 @@ def test_closing_a_seeds_window_saves_a_run_per_seed(display, tmp_path):
     time.sleep(2)
     assert close_window(display, "ginn-gl: circle, seeds 0,1"), "the window is on the display"
     stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 0 and "Traceback" not in stderr, stderr
+    assert proc.returncode == 0 and "Traceback" not in stderr, stderr  # closed by the user: 0
     for seed in (0, 1):
         run = load_run(tmp_path / f"pair-seed{seed}.npz")
         assert run.meta["seed"] == seed and run.steps[-1] > 0 and run.meta["state"] == "stopped"

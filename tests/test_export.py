@@ -22,7 +22,7 @@ def run_file(tmp_path_factory):
 def test_folder_of_pngs_shows_each_snapshot(cli, run_file, tmp_path, gl_context):
     out = tmp_path / "frames"
     result = cli("export", run_file, "--out", out, "--frames", "4", "--size", "48", "--neurons", "none",
-                 "--no-label")
+                 "--no-output-boundary", "--no-label")
     assert result.returncode == 0, result.stderr
     files = sorted(out.glob("frame-*.png"))
     assert len(files) == 4

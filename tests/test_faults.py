@@ -20,10 +20,10 @@ from tests.test_runfile import make_run
 QUICK = ["--image", "circle", "--resolution", "24"]
 
 
-def start_training(*args, cwd=None):
+def start_training(*args, cwd=None, env=None):
     """`ginn-gl train` in a subprocess, returned once its progress bar shows training runs."""
     proc = subprocess.Popen([sys.executable, "-m", "ginn_gl", "train", *QUICK, *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
     deadline, line = time.time() + 60, ""
     while "step" not in line and time.time() < deadline and proc.poll() is None:
         line = proc.stderr.readline()
@@ -95,16 +95,20 @@ def test_a_failed_save_lands_in_a_fallback_named_in_one_line(tmp_path):
 
 # ---- signals -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_save_like_ctrl_c(tmp_path, sig):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_ctrl_c_sigterm_and_sighup_save_the_run_whole_and_exit_128_plus_the_signal(tmp_path, sig):
+    from tests.test_run_end import helpers
+
+    mark = f"GINN_GL_TEST_MARK={time.time_ns()}"
     out = tmp_path / "signalled.npz"
-    proc = start_training("--steps", "100000000", "--out", out)
+    proc = start_training("--steps", "100000000", "--out", out, env={**os.environ, mark.split("=")[0]: mark})
     time.sleep(0.5)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig and "Traceback" not in stderr, stderr
     run = load_run(out)
     assert run.meta["state"] == "stopped" and run.steps[-1] == run.meta["steps_done"] > 0
+    assert not helpers(mark), "the geometry helper ended with its trainer"
 
 
 def test_a_second_ctrl_c_does_not_cut_the_save(tmp_path):

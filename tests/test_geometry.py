@@ -86,7 +86,7 @@ def test_the_trainer_records_the_geometry_of_every_snapshot():
                          device="cpu")
     trainer = Trainer(config, load_target("rings", 40)).start()
     trainer.join(timeout=60)
-    runs = trainer.runs()  # waits for the helper process's last measurements
+    runs = trainer.finish().runs  # waits for the helper process's last measurements
     target = load_target("rings", 40).pixels
     for run in runs:
         assert (run.regions > 0).all() and np.isfinite(run.density).all() and (run.status >= 0).all()
@@ -106,7 +106,8 @@ def test_the_regions_view_has_a_colour_per_activation_pattern(gl_context, sizes,
     renderer.set_weights(flat)
     renderer.set_target(load_target("rings", 40).pixels)
     for domain, (width, height) in (((0.0, 0.0, 1.0, 1.0), (120, 90)), ((0.2, 0.1, 0.7, 0.45), (100, 70))):
-        view = ViewSettings(sizes, view="regions", shown=np.zeros(sum(sizes[1:-1]), bool), domain=domain)
+        view = ViewSettings(sizes, background="regions", shown=np.zeros(sum(sizes[1:-1]), bool), domain=domain,
+                            output_boundary=False)
         image = render_image(gl_context, renderer, (width, height), view, channels=3)
         colours = len(np.unique(image.reshape(-1, 3), axis=0))
         points = grid_points(height, width, domain)
@@ -127,7 +128,7 @@ def test_info_reports_the_geometry_and_each_neurons_life(cli, tmp_path):
     neurons = summary["neurons"]
     assert [(n["layer"], n["index"]) for n in neurons] == [(layer, i) for layer in (1, 2, 3) for i in range(16)]
     _, _, status = reference(run.weights[-1], run.layers, run.activation, run.target)
-    names = ("dead", "always-on", "switching")
+    names = ("dead", "always on", "switching")
     assert [n["status"] for n in neurons] == [names[s] for s in run.status[-1]]
     assert (run.status[-1] == status).mean() > 0.97
     for neuron in neurons:
@@ -137,22 +138,3 @@ def test_info_reports_the_geometry_and_each_neurons_life(cli, tmp_path):
     assert summary["geometry"]["regions"] == run.regions[-1] > 0
     text = cli("info", out).stdout
     assert "linear regions" in text and "boundaries within 2 px" in text
-
-
-def test_finish_drops_what_is_not_measured_and_the_helper_ends():
-    """After the save nothing waits for the helper: the snapshots still queued are dropped and it ends
-    at once, instead of measuring seconds of them while the program exits."""
-    from ginn_gl.core.history import History
-    from ginn_gl.train.geometry import GeometryWorker
-
-    sizes, seeds = [2, 16, 16, 16, 1], 4
-    target = load_target("bottle", 200).pixels
-    histories = [History(609, 1 << 20, n_hidden=48) for _ in range(seeds)]
-    worker = GeometryWorker(target, sizes, "relu", torch.device("cpu"), histories)
-    weights = np.stack([init_parameters(sizes, torch.Generator().manual_seed(s)).numpy() for s in range(seeds)])
-    for step in range(400):  # some 10 s of measuring for the helper
-        worker.submit(step, weights)
-    worker.close()
-    worker.finish()
-    worker.process.wait(timeout=5)
-    assert worker.process.returncode is not None and worker._queue.empty()

@@ -28,7 +28,7 @@ def test_million_step_run_stays_under_the_bound_and_keeps_first_and_newest():
     assert history.thinned > 0
     # What the panel reports as used: the recorded rows and the curve, within the storage held.
     assert history.used_bytes == len(history) * snapshot_bytes(n_params) + history.losses.nbytes <= history.nbytes
-    recorded = history.steps()
+    recorded = history.record().steps
     assert recorded[0] == 1 and recorded[-1] == 1_000_000
     assert np.all(np.diff(recorded) > 0)
     # Dense early, sparse late: the gaps grow.

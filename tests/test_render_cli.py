@@ -24,7 +24,8 @@ def run_file(tmp_path_factory):
 
 def test_prediction_png_is_round_255_p_at_the_runs_resolution(cli, run_file, tmp_path, gl_context):
     out = tmp_path / "p.png"
-    result = cli("render", run_file, "--out", out, "--size", "40", "--neurons", "none", "--snapshot", "-1")
+    result = cli("render", run_file, "--out", out, "--size", "40", "--neurons", "none", "--no-output-boundary",
+                 "--snapshot", "-1")
     assert result.returncode == 0, result.stderr
     image = np.asarray(Image.open(out).convert("RGB")).astype(int)
     run = load_run(run_file)
@@ -40,6 +41,7 @@ def test_target_view_and_step_selection(cli, run_file, tmp_path, gl_context):
     out = tmp_path / "t.png"
     step = int(run.steps[10])
     result = cli("render", run_file, "--out", out, "--size", "40", "--view", "target", "--neurons", "none",
+                 "--no-output-boundary",
                  "--step", step)
     assert result.returncode == 0, result.stderr
     assert f"step {step}" in result.stdout
@@ -50,7 +52,7 @@ def test_target_view_and_step_selection(cli, run_file, tmp_path, gl_context):
 def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
     plain, lines = tmp_path / "plain.png", tmp_path / "lines.png"
     args = ["--size", "120x90", "--domain", "-0.5,-0.25,1.5,1.25"]
-    assert cli("render", run_file, "--out", plain, "--neurons", "none", *args).returncode == 0
+    assert cli("render", run_file, "--out", plain, "--neurons", "none", "--no-output-boundary", *args).returncode == 0
     result = cli("render", run_file, "--out", lines, "--neurons", "1:*,2:3", "--highlight", "3:0",
                  "--output-boundary", "--line-width", "2", *args)
     assert result.returncode == 0, result.stderr
@@ -83,7 +85,8 @@ def test_missing_run_and_no_gl(cli, run_file, tmp_path):
 
 def test_contrast_stretch_spans_black_to_white_over_the_target(cli, run_file, tmp_path, gl_context):
     out = tmp_path / "stretch.png"
-    result = cli("render", run_file, "--out", out, "--size", "40", "--neurons", "none", "--snapshot", "3",
+    result = cli("render", run_file, "--out", out, "--size", "40", "--neurons", "none", "--no-output-boundary",
+                 "--snapshot", "3",
                  "--contrast", "stretch")
     assert result.returncode == 0, result.stderr
     grey = np.asarray(Image.open(out).convert("L")).astype(float)

@@ -64,7 +64,8 @@ def make_renderer(ctx, sizes, activation, flat, path="fragment"):
 
 
 def lines(sizes, shown=None, **settings):
-    """ViewSettings drawing the `shown` neurons' lines (none by default)."""
+    """ViewSettings drawing the `shown` neurons' lines (none by default), and no p = 0.5 line unless asked."""
+    settings.setdefault("output_boundary", False)
     return ViewSettings(sizes, shown=np.zeros(hidden_count(sizes), bool) if shown is None else shown, **settings)
 
 
@@ -135,7 +136,7 @@ def test_lines_follow_sign_changes(gl_context, shader_path, layer):
     # with a 4-neighbour of the other sign lies within max(|nx|, |ny|) (0.707..1) px of it, and of
     # two such neighbours one is within 0.5 px: so lit pixels are sign-change pixels and every
     # sign change has a lit pixel, but for near-diagonal slivers and the polylines' kinks.
-    options = lines(sizes, view="target", line_width=1.5)
+    options = lines(sizes, background="target", line_width=1.5)
     index = neuron_index(sizes, layer, neuron)
     alpha = coverage_from_render(gl_context, renderer, (n, n), options, index)
     z = pre_activation(flat, sizes, "relu", grid_points(n, n), layer, neuron).reshape(n, n)
@@ -165,7 +166,7 @@ def test_line_coverage_is_the_exact_distance(gl_context, shader_path):
     flat = trained((16, 16, 16), "relu")
     n = 128
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
-    options = lines(sizes, view="target", line_width=2.0)
+    options = lines(sizes, background="target", line_width=2.0)
     for layer in (1, 2, 3):
         neuron = busiest_neuron(flat, sizes, "relu", layer, n)
         index = neuron_index(sizes, layer, neuron)
@@ -191,7 +192,8 @@ def test_a_neuron_that_never_switches_draws_nothing(gl_context, shader_path):
         shown = np.zeros(hidden_count(sizes), bool)
         shown[neuron_index(sizes, layer, neuron)] = True
         assert np.array_equal(render_image(gl_context, renderer, (64, 64), lines(sizes, shown)), none)
-    assert not np.array_equal(render_image(gl_context, renderer, (64, 64), ViewSettings(sizes)), none)
+    assert not np.array_equal(render_image(gl_context, renderer, (64, 64), ViewSettings(sizes, output_boundary=False)),
+                              none)
 
 
 def test_line_width_is_constant_under_zoom(gl_context, shader_path):
@@ -203,7 +205,7 @@ def test_line_width_is_constant_under_zoom(gl_context, shader_path):
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     widths = []
     for domain in ((0.0, 0.0, 1.0, 1.0), (0.375, 0.375, 0.625, 0.625)):  # 4x zoom about (0.5, 0.5)
-        options = lines(sizes, view="target", line_width=1.5, domain=domain)
+        options = lines(sizes, background="target", line_width=1.5, domain=domain)
         alpha = coverage_from_render(gl_context, renderer, (200, 200), options, 0)
         lit = np.nan_to_num(alpha)
         # The line crosses the whole view; its length in pixels along the view.
@@ -243,7 +245,7 @@ def test_target_view_reproduces_the_target(gl_context, shader_path):
     sizes = [2, 16, 16, 16, 1]
     renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     renderer.set_target(target)
-    image = render_image(gl_context, renderer, (200, 200), lines(sizes, view="target"))
+    image = render_image(gl_context, renderer, (200, 200), lines(sizes, background="target"))
     assert np.array_equal(image[..., 0], target * 255) and np.array_equal(image[..., 2], target * 255)
 
 
@@ -253,7 +255,7 @@ def test_error_view_marks_only_wrong_pixels(gl_context, shader_path):
     renderer = make_renderer(gl_context, sizes, "relu", flat, path=shader_path)
     target = load_target("circle", 64).pixels
     renderer.set_target(target)
-    image = render_image(gl_context, renderer, (64, 64), lines(sizes, view="error")).astype(int)
+    image = render_image(gl_context, renderer, (64, 64), lines(sizes, background="error")).astype(int)
     p = evaluate(flat, sizes, "relu", grid_points(64, 64)).probability.reshape(64, 64)
     wrong = (p > 0.5) != (target > 0)
     grey = (image[..., 0] == image[..., 1]) & (image[..., 1] == image[..., 2])

@@ -24,17 +24,18 @@ def train(**overrides):
 def test_same_seed_twice_gives_identical_weights():
     a = train(steps=3000, seeds=(4,))
     b = train(steps=3000, seeds=(4,))
-    wa, wb = a.histories[0].arrays()[1], b.histories[0].arrays()[1]
+    wa, wb = a.histories[0].record(weights=True).weights, b.histories[0].record(weights=True).weights
     assert wa.shape == wb.shape and np.array_equal(wa, wb), "bit-identical, run after run"
     assert np.array_equal(a.histories[0].losses.arrays()[1], b.histories[0].losses.arrays()[1])
     c = train(steps=3000, seeds=(5,))
-    assert not np.array_equal(wa[-1], c.histories[0].arrays()[1][-1])
+    assert not np.array_equal(wa[-1], c.histories[0].record(weights=True).weights[-1])
 
 
 def test_records_the_schedule_and_learns():
     trainer = train(steps=4000, lr=1e-2)
     assert trainer.state is State.FINISHED and trainer.step == 4000
-    steps, weights, losses = trainer.histories[0].arrays()
+    record = trainer.histories[0].record(weights=True)
+    steps, weights, losses = record.steps, record.weights, record.losses
     np.testing.assert_array_equal(steps, snapshot_steps(4000))
     assert losses[-1] < 0.5 * losses[0]
     # The recorded loss is the full-domain loss of the recorded weights.
@@ -49,7 +50,7 @@ def test_snapshots_keep_to_the_schedule_when_gaps_exceed_a_block():
     config = TrainConfig(**SMALL, steps=3000)
     trainer = Trainer(config, load_target("circle", 32), block=8).start()  # gaps reach 30 steps
     trainer.join(timeout=60)
-    np.testing.assert_array_equal(trainer.histories[0].steps(), snapshot_steps(3000))
+    np.testing.assert_array_equal(trainer.histories[0].record().steps, snapshot_steps(3000))
     np.testing.assert_array_equal(trainer.histories[0].losses.arrays()[0], np.arange(1, 3001))
 
 
@@ -97,9 +98,9 @@ def test_divergence_stops_with_the_step_and_keeps_history():
     trainer = train(steps=3000, lr=1e9, schedule="constant", head="sigmoid")
     assert trainer.state is State.DIVERGED
     assert "diverged at step 2" in trainer.message
-    steps = trainer.histories[0].steps()
+    steps = trainer.histories[0].record().steps
     np.testing.assert_array_equal(steps, [0, 1])
-    assert np.isfinite(trainer.histories[0].arrays()[1]).all()
+    assert np.isfinite(trainer.histories[0].record(weights=True).weights).all()
 
 
 def test_several_seeds_in_one_worker_each_get_a_history():

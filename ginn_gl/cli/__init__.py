@@ -6,10 +6,11 @@ Bad input raises UserError anywhere below; main() turns it into one line on stde
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 
 from ginn_gl import __version__
-from ginn_gl.cli.arguments import OneLineParser, add_training_arguments, add_view_arguments
+from ginn_gl.cli.arguments import OneLineParser, add_training_arguments, add_view_arguments, integer
 from ginn_gl.cli.commands import PROG, cmd_images, cmd_info, cmd_live, cmd_replay, cmd_train
 from ginn_gl.cli.drawing import cmd_export, cmd_render
 from ginn_gl.core.errors import UserError
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the run is saved on close (default runs/<image>-seed<N>-<time>.npz); with "
                              "--seeds, one file per seed named PATH-seed<N>.npz")
     saving.add_argument("--no-save", action="store_true", help="do not save the run on close")
-    live.add_argument("--overwrite", action="store_true", help="replace --save if it exists")
+    live.add_argument("--overwrite", action="store_true", help="replace --save (and --frame-log) if it exists")
     live.add_argument("--pace", default=str(DEFAULT_PACE), metavar="N|max",
                       help="training pace in snapshots per second, the unit of playback: early, when every "
                            "step is a snapshot, you see each one; later the hardware sets the speed. max: "
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "batch sizes, heads, architectures) share a grid and one slider, by step.")
     replay.add_argument("runs", nargs="+", metavar="RUN", help="a run file (.npz); up to 9")
     add_window_arguments(replay)
+    replay.add_argument("--overwrite", action="store_true", help="replace --frame-log if it exists")
     replay.set_defaults(func=cmd_replay)
 
     train = sub.add_parser("train", help="train headlessly with a progress bar; write a run file",
@@ -107,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                             out=("FILE.png", "the PNG to write"),
                             size=("800", "N|WxH", "image size in pixels (default 800); at the run's resolution "
                                                   "and the default domain, pixels line up with the target's"))
-    render.add_argument("--snapshot", type=int, metavar="K",
+    render.add_argument("--snapshot", type=integer, metavar="K",
                         help="snapshot index, negative from the end (default -1, the last)")
-    render.add_argument("--step", type=int, metavar="N",
+    render.add_argument("--step", type=integer, metavar="N",
                         help="the snapshot recorded at step N; for a grid, each run's newest at or before N "
                              "(default: the newest step)")
     render.add_argument("--no-label", action="store_true", help="leave out a grid's labels (run, step, loss)")
@@ -149,6 +151,9 @@ def join_negative_values(argv: list[str], options=("--domain",)) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that is not UTF-8 gets escapes, never an error
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["live", *argv]  # `ginn-gl --seed 2` is the window

@@ -6,20 +6,32 @@ Only argparse lives here; what a value may be is checked where the setting is de
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ginn_gl.core.config import DEVICES, GINN, TrainConfig, parse_int_list
+from ginn_gl.core.config import DEVICES, GINN, INTEGER, TrainConfig, parse_int_list
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.network import ACTIVATIONS, HEADS
+from ginn_gl.core.outputs import check_output
 from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
 from ginn_gl.core.selection import parse_neuron_spec
 from ginn_gl.core.targets import THRESHOLDS
-from ginn_gl.core.view import CONTRASTS, SHADINGS, VIEWS, ViewSettings, parse_domain
+from ginn_gl.core.view import BACKGROUNDS, CONTRASTS, SHADINGS, ViewSettings, parse_domain
 
 MAX_RENDER_SIZE = 8192
 VIEW_DEFAULTS = {f.name: f.default for f in fields(ViewSettings)}
+
+
+def integer(text: str) -> int:
+    """argparse's type for integer options: a whole number written with the digits 0-9 (int() would also
+    take 1_000 and other scripts' digits)."""
+    if not INTEGER.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number written with the digits 0-9")
+    return int(text)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -40,7 +52,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool 
     group.add_argument("--image", default=d.image, metavar="NAME|PATH",
                        help="target: a built-in name (see `ginn-gl images`) or a PNG/JPEG/BMP "
                             f"file, made grey, resized and thresholded (default {d.image})")
-    group.add_argument("--resolution", type=int, default=d.resolution, metavar="N",
+    group.add_argument("--resolution", type=integer, default=d.resolution, metavar="N",
                        help=f"target size N x N pixels (default {d.resolution})")
     group.add_argument("--threshold", choices=THRESHOLDS, default=None,
                        help="how an image file becomes black and white: mid = white from mid-grey up; "
@@ -53,13 +65,13 @@ def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool 
     group.add_argument("--head", choices=HEADS, default=None,
                        help="softmax2: two logits under a softmax, as the original (stored as their "
                             f"difference); sigmoid: one logit (default {d.head})")
-    group.add_argument("--seed", type=int, default=None,
+    group.add_argument("--seed", type=integer, default=None,
                        help="seed of the initial weights and minibatches (default 0)")
     if several_seeds:
         group.add_argument("--seeds", default=None, metavar="S,S,...",
                            help="train several seeds at once in one worker, one run file each")
-    group.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default {d.steps})")
-    group.add_argument("--batch-size", type=int, default=None, metavar="N",
+    group.add_argument("--steps", type=integer, default=None, help=f"optimiser steps (default {d.steps})")
+    group.add_argument("--batch-size", type=integer, default=None, metavar="N",
                        help="pixels per minibatch, sampled with replacement; 0 = every pixel "
                             f"(full batch) (default {d.batch_size})")
     group.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
@@ -83,7 +95,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         seeds = parse_int_list("--seeds", several, "0,1,2,3")
     else:
         seeds = (0 if args.seed is None else args.seed,)
-    preset = dict(GINN) if args.ginn else {}
+    preset: dict[str, Any] = dict(GINN) if args.ginn else {}
     preset.update({key: getattr(args, key) for key in GINN if getattr(args, key) is not None})
     return TrainConfig(layers=parse_int_list("--layers", args.layers, "16,16,16"), activation=args.activation,
                        seeds=seeds, image=args.image, resolution=args.resolution, device=args.device,
@@ -92,7 +104,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     """What `render` and `export` draw: the same options for both."""
-    parser.add_argument("--view", choices=VIEWS, default=VIEW_DEFAULTS["view"],
+    parser.add_argument("--view", choices=BACKGROUNDS, default=VIEW_DEFAULTS["background"],
                         help="background: the prediction (grey = p), the target, where the prediction is "
                              "wrong (orange: false white, blue: false black), or the linear regions (a flat "
                              "colour per activation pattern)")
@@ -110,8 +122,10 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contrast", choices=CONTRASTS, default=VIEW_DEFAULTS["contrast"],
                         help="stretch: each prediction from its own min to max (over the target's pixels), "
                              "as the original GINN drew it (default none)")
-    parser.add_argument("--output-boundary", action="store_true",
-                        help="also draw the output's decision boundary (p = 0.5) in white")
+    parser.add_argument("--output-boundary", action=argparse.BooleanOptionalAction,
+                        default=VIEW_DEFAULTS["output_boundary"],
+                        help="draw the output's decision boundary (p = 0.5) in white, as the window does (default "
+                             "on; --no-output-boundary leaves it out)")
     parser.add_argument("--domain", metavar="X0,Y0,X1,Y1",
                         help="the rectangle of the input plane shown, y downwards (default "
                              "0,0,1,1); it may reach outside the data domain, which is dimmed")
@@ -130,7 +144,7 @@ def one_neuron(spec: str | None, option: str, sizes: list[int]) -> int | None:
 def view_from_args(args: argparse.Namespace, sizes: list[int]) -> ViewSettings:
     """The ViewSettings that add_view_arguments' options describe, for a network of `sizes`."""
     highlighted, solo = one_neuron(args.highlight, "--highlight", sizes), one_neuron(args.solo, "--solo", sizes)
-    view = ViewSettings(sizes, view=args.view, line_width=args.line_width, output_boundary=args.output_boundary,
+    view = ViewSettings(sizes, background=args.view, line_width=args.line_width, output_boundary=args.output_boundary,
                         shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted, contrast=args.contrast,
                         shading=args.shading, solo=solo)
     if args.domain:
@@ -150,8 +164,9 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def window_options(args: argparse.Namespace) -> dict:
-    """The App's keyword arguments from add_window_arguments' options."""
+def window_options(args: argparse.Namespace, inputs: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """The App's keyword arguments from add_window_arguments' options; the frame log is checked as every
+    output is (`inputs`: the command's input files, which it may not be)."""
     if not (1.0 <= args.fps <= 1000.0):
         raise UserError(f"--fps {args.fps} is out of range; use 1 to 1000")
     width, _, height = args.window_size.lower().partition("x")
@@ -162,4 +177,6 @@ def window_options(args: argparse.Namespace) -> dict:
     if not (320 <= size[0] <= 16384 and 240 <= size[1] <= 16384):
         raise UserError(f"--window-size {args.window_size!r} is not WxH from 320x240 to 16384x16384; "
                         "use e.g. --window-size 1600x900")
-    return {"fps": args.fps, "size": size, "frame_log": args.frame_log}
+    frame_log = None if args.frame_log is None else \
+        check_output(args.frame_log, "--frame-log", getattr(args, "overwrite", False), inputs=inputs)
+    return {"fps": args.fps, "size": size, "frame_log": frame_log}

@@ -8,28 +8,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
+import tempfile
 import time
+import traceback
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ginn_gl.cli.arguments import config_from_args, window_options
 from ginn_gl.cli.progress import ProgressBar
-from ginn_gl.cli.signals import Stop
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.lifecycle import STATUS_NAMES, neuron_report
-from ginn_gl.core.outputs import check_output, fallback_paths, free_name
+from ginn_gl.core.lifecycle import NeuronStatus, neuron_report
+from ginn_gl.core.outputs import absolute, check_output, free_name, write_atomically
 from ginn_gl.core.pace import pace_label, parse_pace
-from ginn_gl.core.progress import State
-from ginn_gl.core.runfile import load_run, load_side_by_side, printable, save_run
+from ginn_gl.core.progress import Finished, Saving, State
+from ginn_gl.core.runfile import load_run, load_side_by_side, printable
+from ginn_gl.core.signals import SignalGuard
 from ginn_gl.core.targets import Target, load_target
 from ginn_gl.core.view import MAX_CELLS
+
+if TYPE_CHECKING:
+    from ginn_gl.train.trainer import Trainer
+    from ginn_gl.ui.grid import Session
 
 PROG = "ginn-gl"
 
@@ -63,8 +71,9 @@ def default_run_path(image: str, seed: int, folder: Path = Path("runs")) -> Path
 def run_paths(out: str | None, image: str, seeds: tuple[int, ...], overwrite: bool, option: str) -> list[Path]:
     """Where each seed's run goes, checked now, before any training: a default name, a name in the
     folder `out` names, or `out` itself (PATH-seed<N>.npz for several seeds)."""
-    if out is not None and (not out.strip() or Path(out).resolve() == Path(Path(out).resolve().anchor)):
-        check_output(out, option)  # says the name is empty, or the root folder
+    if out is not None and (not out.strip() or Path(out).resolve() == Path(Path(out).resolve().anchor)
+                            or (Path(out).exists() and not Path(out).is_file() and not Path(out).is_dir())):
+        check_output(out, option)  # says the name is empty, the root folder, or a device or a pipe
     if out is None or Path(out).is_dir() or out.endswith(("/", os.sep)):
         folder = Path("runs") if out is None else Path(out)
         paths = [default_run_path(image, seed, folder) for seed in seeds]
@@ -76,51 +85,16 @@ def run_paths(out: str | None, image: str, seeds: tuple[int, ...], overwrite: bo
     return [check_output(path, option, overwrite) for path in paths]
 
 
-def save_runs(paths: list[Path], runs: list, overwrite: bool, stop: Stop) -> tuple[list[Path], bool]:
-    """Save each run, shielded from signals; a place that fails now (disk full, folder removed) sends
-    the run to a fallback named in one line. Returns the paths written and whether any failed."""
-    saved, failed = [], False
-    with stop.shielded():
-        for path, run in zip(paths, runs):
-            try:
-                saved.append(save_run(path, run, overwrite))
-                continue
-            except OSError as exc:
-                reason = exc.strerror or exc.__class__.__name__
-            failed = True
-            for fallback in fallback_paths(path):
-                try:
-                    saved.append(save_run(fallback, run))
-                except OSError:
-                    continue
-                print(f"{PROG}: error: could not write {printable(path)} ({reason}); the run is saved to "
-                      f"{saved[-1]} instead", file=sys.stderr)
-                break
-            else:
-                print(f"{PROG}: error: could not write {printable(path)} ({reason}), nor in the current or the "
-                      "temporary folder; the run is lost", file=sys.stderr)
-    return saved, failed
+def report_finished(finished: Finished) -> None:
+    """The lines a finished run leaves on stderr: where runs went instead, what was not measured."""
+    for problem in finished.problems:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+    if finished.unmeasured and finished.geometry_problem:
+        print(f"{PROG}: {finished.geometry_problem}: {finished.unmeasured:,} snapshots are saved without their "
+              "geometry", file=sys.stderr)
 
 
 # ---- train ---------------------------------------------------------------------------------------
-
-def wait_for_geometry(trainer, bar: ProgressBar) -> None:
-    """After a whole run the helper may still be measuring the last snapshots (a short run records
-    them faster than one core measures them): say so, with a count, rather than wait in silence."""
-    from ginn_gl.train.trainer import GEOMETRY_WAIT_FINISHED
-
-    deadline = time.perf_counter() + GEOMETRY_WAIT_FINISHED
-    if trainer.state is not State.FINISHED or trainer.geometry.drain(0.3):
-        return
-    progress = trainer.progress()
-    bar.update(progress.step, progress.step / trainer.elapsed if trainer.elapsed else 0.0,
-               f"loss {progress.loss:.4f}", final=True)
-    while trainer.geometry.pending and time.perf_counter() < deadline:
-        bar.note(f"measuring regions and density: {trainer.geometry.pending:,} snapshots left "
-                 "(Ctrl+C saves without them)")
-        time.sleep(0.2)
-    bar.note("", final=True)
-
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
@@ -131,47 +105,55 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     trainer = Trainer(config, target)
     bar = ProgressBar(config.steps)
-    stop = Stop()
+    guard = SignalGuard()
     trainer.start()
-    geometry_wait = None  # a whole run waits for the helper's last measurements; a skipped wait does not
     try:
         while trainer.alive:
             time.sleep(0.25)
             progress = trainer.progress()
             bar.update(progress.step, progress.steps_per_second, f"loss {progress.loss:.4f}")
-        wait_for_geometry(trainer, bar)
     except KeyboardInterrupt:
-        geometry_wait = 0.0 if trainer.state is State.FINISHED else None  # Ctrl+C, SIGTERM or SIGHUP: save now
-    with stop.shielded():
-        trainer.stop()
-        progress = trainer.progress()
-        if not bar.finished:  # the rate of the whole run, as the summary line gives it
-            bar.update(progress.step, progress.step / trainer.elapsed if trainer.elapsed else 0.0,
-                       f"loss {progress.loss:.4f}", final=True)
-        runs = trainer.runs(geometry_timeout=geometry_wait)
-    saved, failed = save_runs(paths, runs, args.overwrite, stop)
-    stop.saved()
-    trainer.geometry.finish()
-    trainer.join()  # a worker exception is raised here, after what was recorded is saved
-    for path, run in zip(saved, runs):
+        pass  # Ctrl+C, SIGTERM or SIGHUP: finish() stops the worker and saves what was recorded
+
+    def measuring(left: int) -> None:
+        """A short run records snapshots faster than one core measures them: say so, with a count."""
+        if not bar.finished:
+            end_bar(bar, trainer)
+        bar.note(f"measuring regions and density: {left:,} snapshots left (Ctrl+C saves without them)")
+
+    finished = trainer.finish(Saving(tuple(paths), args.overwrite), guard=guard, report=measuring)
+    if bar.finished:
+        bar.note("", final=True)
+    else:
+        end_bar(bar, trainer)
+    report_finished(finished)
+    for path, run in zip(finished.saved, finished.runs):
         rate = run.meta["steps_done"] / trainer.elapsed if trainer.elapsed else 0.0
         print(f"saved {path}: seed {run.meta['seed']}, {run.meta['steps_done']:,} steps in "
               f"{trainer.elapsed:.1f} s ({rate:,.0f} steps/s), {len(run)} snapshots, full-domain "
               f"loss {run.snap_loss[0]:.4f} -> {run.snap_loss[-1]:.4f}")
-    if failed:
+    trainer.join()  # a worker exception is raised here, after what was recorded is saved
+    if finished.failed:
         return 2
     if trainer.state is State.DIVERGED:
         print(f"{PROG}: {trainer.message}", file=sys.stderr)
         return 1
-    if stop.received is not None:
+    if guard.received is not None:
         print(f"{PROG}: interrupted at step {trainer.step:,}; what was recorded is saved", file=sys.stderr)
-        return stop.exit_status
+        return guard.exit_status
     return 0
+
+
+def end_bar(bar: ProgressBar, trainer: Trainer) -> None:
+    """The bar's last line, at the whole run's rate (as the summary line gives it)."""
+    progress = trainer.progress()
+    bar.update(progress.step, progress.step / trainer.elapsed if trainer.elapsed else 0.0,
+               f"loss {progress.loss:.4f}", final=True)
 
 
 # ---- the window -----------------------------------------------------------------------------------
 
-def training_session(config: TrainConfig, target: Target, pace: float | None = None):
+def training_session(config: TrainConfig, target: Target, pace: float | None = None) -> Session:
     """A window session training `config`'s seeds together, each in a cell; restarting from a seed N
     trains as many fresh seeds from N on."""
     from ginn_gl.train.trainer import Trainer
@@ -196,15 +178,23 @@ def cmd_live(args: argparse.Namespace) -> int:
     window = window_options(args)
     pace = parse_pace(args.pace)
     save = [] if args.no_save else run_paths(args.save, config.image, config.seeds, args.overwrite, "--save")
+    if window["frame_log"] is not None and absolute(window["frame_log"]) in {absolute(path) for path in save}:
+        raise UserError(f"--frame-log {printable(args.frame_log)} is also where the run is saved; give another name")
     target = load_target(config.image, config.resolution, config.threshold)
     prepare_process(training=True, window=True)
     from ginn_gl.ui.app import App  # imports imgui and glfw: only for the window
 
     session = training_session(config, target, pace)
-    stop = Stop()
+    assert session.trainer is not None
+    guard = SignalGuard()
     seeds = ",".join(map(str, config.seeds))
-    app = App(session, title=f"ginn-gl: {image_label(config.image)}, seed{'s' if len(config.seeds) > 1 else ''} "
-                             f"{seeds}", saves_on_close=bool(save), **window)
+    try:
+        app = App(session, title=f"ginn-gl: {image_label(config.image)}, seed{'s' if len(config.seeds) > 1 else ''} "
+                                 f"{seeds}", saves_on_close=bool(save), **window)
+    except BaseException:
+        session.trainer.finish(None, wait=False)  # nothing trained: its geometry helper ends with it
+        raise
+    failure: str | None = None  # the window's own error, if it failed: reported after the save
     try:
         session.trainer.start()  # once the window is open: no display means no training either
         where = "not saved" if not save else f"saved to {', '.join(map(str, save))}"
@@ -214,33 +204,66 @@ def cmd_live(args: argparse.Namespace) -> int:
         app.run()
     except KeyboardInterrupt:
         pass  # a signal between frames: close and save as Esc would
+    except Exception:  # noqa: BLE001 - every way out of the window saves the run first
+        failure = traceback.format_exc()
     finally:
-        with stop.shielded():
-            trainer = app.session.trainer
-            app.close()  # stops the worker within a second and closes the window
-            if save and trainer.state is State.FINISHED and not trainer.geometry.drain(0.3):
-                print(f"measuring regions and density of the last {trainer.geometry.pending:,} snapshots "
-                      "before saving", file=sys.stderr, flush=True)
-            runs = trainer.runs(geometry_timeout=None if save else 0.0)  # unsaved: no reason to wait
-    trained = tuple(int(run.meta["seed"]) for run in runs)
+        with guard.shielded():
+            try:
+                app.close()  # the window goes at once; finish() below stops the worker
+            except Exception:  # noqa: BLE001 - a window that failed may fail to close too: the run comes first
+                failure = failure or traceback.format_exc()
+    trainer = app.session.trainer  # a restart in the window made another one
+    assert trainer is not None
+    trained = tuple(trainer.config.seeds)
     if save and trained != tuple(config.seeds):  # restarted from another seed: names follow the seeds trained
         try:
             save = run_paths(args.save, config.image, trained, args.overwrite, "--save")
         except UserError:  # a name taken since: the next free one, never over a file
             save = [free_name(path) for path in run_paths(args.save, config.image, trained, True, "--save")]
-    saved, failed = save_runs(save, runs, args.overwrite, stop)
-    stop.saved()
-    trainer.geometry.finish()
-    trainer.join()  # a worker exception is raised here, after the runs are saved
-    for path, run in zip(saved, runs):
+
+    notes = ProgressBar(1)  # its note(): a line rewritten in place on a terminal, written once elsewhere
+
+    def measuring(left: int) -> None:
+        notes.note(f"measuring regions and density of the last {left:,} snapshots before saving (Ctrl+C saves "
+                   "without them)")
+
+    finished = trainer.finish(Saving(tuple(save), args.overwrite) if save else None, guard=guard, wait=bool(save),
+                              report=measuring)
+    notes.note("", final=True)
+    report_finished(finished)
+    for path, run in zip(finished.saved, finished.runs):
         print(f"saved {path}: seed {run.meta['seed']}, {trainer.step:,} steps, {len(run)} snapshots")
+    if failure is not None:
+        log = crash_log(failure, Path(save[0]).parent if save else None)
+        saved = f"the run is saved ({', '.join(map(str, finished.saved))})" if finished.saved else \
+            "nothing was to be saved (--no-save)"
+        print(f"{PROG}: error: the window failed ({failure.strip().splitlines()[-1][:200]}); {saved}; the traceback is "
+              f"in {log}", file=sys.stderr)
+        return 1
+    trainer.join()  # a worker exception is raised here, after the runs are saved
     if trainer.state is State.DIVERGED:
         print(f"{PROG}: {trainer.message}", file=sys.stderr)
-    return 2 if failed else 0
+    if finished.failed:
+        return 2
+    return guard.exit_status if guard.received is not None else 0
+
+
+def crash_log(trace: str, folder: Path | None) -> Path | str:
+    """Write a traceback to a new file beside the runs (or in the temporary folder); returns where."""
+    def write(tmp: Path) -> None:
+        tmp.write_text(trace, encoding="utf-8")
+
+    for place in ([folder] if folder is not None else []) + [Path(tempfile.gettempdir())]:
+        path = free_name(place / f"ginn-gl-error-{datetime.now().strftime('%Y%m%d-%H%M%S')}.log")
+        try:
+            return write_atomically(path, write)
+        except OSError:
+            continue
+    return "nowhere (no writable folder); here it is:\n" + trace
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    window = window_options(args)
+    window = window_options(args, inputs=args.runs)
     runs = load_side_by_side(args.runs, MAX_CELLS)
     prepare_process(window=True)
     from ginn_gl.ui.app import App
@@ -249,13 +272,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     session = replay_session(runs)
     names = ", ".join(printable(Path(path).name) for path in args.runs)
     app = App(session, title=f"ginn-gl replay: {names}", **window)
+    guard = SignalGuard()
     print(f"replaying {names} ({', '.join(str(len(run)) for run in runs)} snapshots); close the window or press Esc "
           "or Q to quit", flush=True)
     try:
         app.run()
+    except KeyboardInterrupt:
+        pass
     finally:
-        app.close()
-    return 0
+        with guard.shielded():
+            app.close()
+    guard.saved()
+    return guard.exit_status if guard.received is not None else 0
 
 
 # ---- info, images --------------------------------------------------------------------------------
@@ -281,11 +309,22 @@ def run_summary(run) -> dict:
     }
 
 
+def strict_json(value: object) -> object:
+    """`value` with every NaN or infinity as null: strict JSON, as any parser reads it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     run = load_run(args.run)
     summary = run_summary(run)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(strict_json(summary), indent=2, allow_nan=False))
         return 0
     meta = run.meta
     layers = " -> ".join(str(n) for n in run.layers)
@@ -294,25 +333,28 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"  network    {layers} ({summary['parameters']} parameters), {meta['activation']}, "
           f"{meta.get('head', 'sigmoid')} head, seed {meta['seed']}")
     print(f"  target     {printable(meta['image'])} at {run.target.shape[1]}x{run.target.shape[0]}, "
-          f"{meta.get('threshold', 'mid')} threshold")
+          f"{printable(meta.get('threshold', 'mid'))} threshold")
+    if "image_source" in meta:  # where it was read, and what it was: a relative name means little elsewhere
+        print(f"  image      {printable(meta['image_source'])}, sha256 {printable(meta.get('image_sha256', '?'))}")
     state = f" ({printable(meta['state'])})" if isinstance(meta.get("state"), str) else ""  # stopped, diverged...
     print(f"  training   {meta['steps']:,} steps planned, {summary['last_step']:,} done{state}, Adam "
           f"lr {meta['lr']:g} ({printable(meta['schedule'])}), {batch}, on {printable(meta['device'])}")
     if meta.get("message"):
         print(f"  note       {printable(meta['message'])}")
-    print(f"  snapshots  {len(run)} ({meta.get('snapshots', 'geometric')}) from step {summary['first_step']:,} "
-          f"to {summary['last_step']:,}")
+    print(f"  snapshots  {len(run)} ({printable(meta.get('snapshots', 'geometric'))}) from step "
+          f"{summary['first_step']:,} to {summary['last_step']:,}")
     print(f"  loss       full domain {summary['first_loss']:.4f} -> {summary['last_loss']:.4f}; "
           f"minibatch curve of {summary['minibatch_points']:,} points")
     geometry = summary["geometry"]
     if geometry is None:
         print("  geometry   not measured (a run file from before ginn-gl measured it)")
     else:
-        counts = {name: sum(n["status"] == name for n in summary["neurons"]) for name in STATUS_NAMES}
+        neurons: list[dict[str, object]] = summary["neurons"]
+        counts = {kind: sum(n["status"] == kind.label for n in neurons) for kind in NeuronStatus}
         print(f"  geometry   at step {geometry['step']:,}: {geometry['regions']:,} linear regions; "
               f"{geometry['density_near_edges']:.2f} boundaries within 2 px near the target's edges, "
-              f"{geometry['density_elsewhere']:.2f} elsewhere; {counts['switching']} neurons switching, "
-              f"{counts['dead']} dead, {counts['always-on']} always on")
+              f"{geometry['density_elsewhere']:.2f} elsewhere; {counts[NeuronStatus.SWITCHING]} neurons switching, "
+              f"{counts[NeuronStatus.DEAD]} dead, {counts[NeuronStatus.ALWAYS_ON]} always on")
     print(f"  created    {printable(meta['created'])} with torch {printable(meta['torch_version'])}")
     return 0
 

@@ -12,7 +12,7 @@ import numpy as np
 from ginn_gl.cli.arguments import parse_size, view_from_args
 from ginn_gl.cli.progress import ProgressBar
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.outputs import check_output, write_atomically
+from ginn_gl.core.outputs import absolute, check_frames_folder, check_output, free_name, write_atomically
 from ginn_gl.core.resources import available_bytes
 from ginn_gl.core.runfile import load_side_by_side, printable
 from ginn_gl.core.selection import locate
@@ -50,7 +50,7 @@ def pick_snapshot(run, snapshot: int | None, step: int | None) -> int:
     return index % count
 
 
-def check_memory(width: int, height: int, frames: int = 1) -> None:
+def check_memory(width: int, height: int) -> None:
     need = width * height * BYTES_PER_PIXEL
     if need > available_bytes():
         raise UserError(f"--size {width}x{height} needs about {need / 2**30:.1f} GB to draw, and this machine has "
@@ -69,10 +69,14 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     if args.snapshot is not None and args.step is not None:
         raise UserError("give --snapshot or --step, not both")
-    if Path(args.out).suffix.lower() not in (".png", ""):
-        raise UserError(f"--out {printable(args.out)!r}: render writes PNG; end the name in .png")
-    out = check_output(args.out if not args.out.strip() else str(Path(args.out).with_suffix(".png")), "--out",
-                       args.overwrite)
+    folder = args.out.strip() != "" and absolute(args.out).is_dir()  # a default name inside, as train does
+    if not folder:
+        if Path(args.out).exists() and not Path(args.out).is_file():
+            check_output(args.out, "--out", args.overwrite)  # a device or a pipe: refused, never written
+        if Path(args.out).suffix.lower() not in (".png", ""):
+            raise UserError(f"--out {printable(args.out)!r}: render writes PNG; end the name in .png")
+        out = check_output(args.out if not args.out.strip() else str(Path(args.out).with_suffix(".png")), "--out",
+                           args.overwrite, inputs=args.runs)
     runs = load_side_by_side(args.runs, MAX_CELLS)
     size = parse_size(args.size)
     if len(runs) == 1:
@@ -89,6 +93,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         if step < first:
             raise UserError(f"--step {step} is before every run's first snapshot (step {first:,}); give a later step")
     columns, rows = grid_shape(len(runs))
+    if folder:
+        stem = Path(args.runs[0]).stem if len(runs) == 1 else "grid"
+        out = check_output(free_name(absolute(args.out) / f"{stem}-step{step}.png"), "--out", inputs=args.runs)
     check_memory(size[0] * columns, size[1] * rows)
     view = view_from_args(args, runs[0].layers)
     if len(runs) == 1:
@@ -104,13 +111,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     lines = 1 if view.solo is not None else \
         int(view.shown.sum()) + int(view.highlighted is not None and not view.shown[view.highlighted])
     if len(runs) == 1:
-        print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.view} view of step {step:,} "
+        print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.background} view of step {step:,} "
               f"(snapshot {index + 1} of {len(run)}, --snapshot {index}), {lines} of {len(view.shown)} neuron lines"
               + solo_note(run, index, view.solo))
     else:
         shown = ", ".join(f"{int(run.steps[snapshot_at(run, step)]):,}" for run in runs)
         print(f"wrote {printable(out)}: {columns}x{rows} grid of {len(runs)} runs, {size[0]} px cells, "
-              f"{view.view} view at step {step:,} (their snapshots at steps {shown})")
+              f"{view.background} view at step {step:,} (their snapshots at steps {shown})")
     return 0
 
 
@@ -134,10 +141,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ginn_gl.render.export import frames, grid_steps, output_format, pick_steps, write
 
     kind = output_format(Path(args.out))
-    out = check_output(args.out, "--out", args.overwrite, folder_ok=kind == "folder")
-    if kind == "folder" and out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise UserError(f"{printable(out)} is a folder with files in it; give --overwrite to replace its frames, "
-                        "or an empty or new folder")
+    if kind == "folder":
+        out = check_frames_folder(args.out, "--out", args.overwrite, inputs=args.runs)
+    else:
+        out = check_output(args.out, "--out", args.overwrite, inputs=args.runs)
     runs = load_side_by_side(args.runs, MAX_CELLS)
     size = parse_size(args.size)
     if size[0] != size[1]:

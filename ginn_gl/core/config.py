@@ -6,6 +6,7 @@ The command line (cli/) parses text into these; the messages name the option a u
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, replace
 
 from ginn_gl.core.errors import UserError
@@ -116,10 +117,14 @@ def check_seeds(seeds: tuple[int, ...]) -> None:
         raise UserError(f"seed {bad} is out of range; use seeds from 0 to {MAX_SEED} (2^64 - 1)")
 
 
+INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would also take 1_000 and other scripts' digits
+
+
 def parse_int_list(option: str, text: str, example: str) -> tuple[int, ...]:
-    """`16,16,16` -> (16, 16, 16); anything else is a one-line error naming `option`."""
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip() != "")
-    except ValueError:
-        raise UserError(f"{option} {text!r} is not a comma list of integers; use for example "
-                        f"{option} {example}") from None
+    """`16,16,16` -> (16, 16, 16); anything else (an empty item, 1_000, other digits) is a one-line error
+    naming `option` and the accepted form."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(INTEGER.fullmatch(part) for part in parts):
+        raise UserError(f"{option} {text!r} is not a comma list of whole numbers (digits 0-9, no empty items); use "
+                        f"for example {option} {example}")
+    return tuple(int(part) for part in parts)

@@ -36,6 +36,38 @@ class Snapshot:
         return self.index == self.count - 1
 
 
+def frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only copy: a record handed to several readers cannot be changed by one of them."""
+    copy = np.array(array)
+    copy.flags.writeable = False
+    return copy
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """Everything a history's readers draw from, taken in one locked read: the snapshots' arrays all
+    have one length, whatever the writer pushes or thins meanwhile. Arrays are read-only copies."""
+
+    steps: np.ndarray  # int64 [S]: the snapshots' steps, strictly increasing
+    losses: np.ndarray  # float32 [S]: full-image loss at each snapshot
+    regions: np.ndarray  # int32 [S]: linear regions (-1: not measured yet)
+    density: np.ndarray  # float32 [S, 2]: boundary density near the target's edges, elsewhere (NaN: not measured)
+    status: np.ndarray  # int8 [S, N]: each hidden neuron's NeuronStatus (-1: not measured)
+    loss_steps: np.ndarray  # int64 [L]: the minibatch loss curve's bucket ends
+    loss: np.ndarray  # float32 [L]: the minibatch loss curve
+    version: int  # the history's version when read
+    thinned: int  # how often the history was thinned
+    weights: np.ndarray | None = None  # float32 [S, P], when asked for
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def measured(self) -> np.ndarray:
+        """bool [S]: the snapshots whose geometry is measured."""
+        return self.regions >= 0
+
+
 class LossCurve:
     """Minibatch loss of every step, compacted to bucket means once it fills its budget.
 
@@ -110,11 +142,15 @@ class LossCurve:
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(steps int64 [L], loss float32 [L]) copies, the unfinished bucket included."""
         with self._lock:
-            steps = self._steps[:self._n].copy()
-            values = self._values[:self._n].copy()
-            if self._pending_count:
-                steps = np.append(steps, self._last_step)
-                values = np.append(values, np.float32(self._pending_sum / self._pending_count))
+            return self.arrays_unlocked()
+
+    def arrays_unlocked(self) -> tuple[np.ndarray, np.ndarray]:
+        """arrays(), for a caller that holds the lock already (the history's record)."""
+        steps = self._steps[:self._n].copy()
+        values = self._values[:self._n].copy()
+        if self._pending_count:
+            steps = np.append(steps, self._last_step)
+            values = np.append(values, np.float32(self._pending_sum / self._pending_count))
         return steps, values
 
     def load(self, steps: np.ndarray, values: np.ndarray) -> None:
@@ -168,6 +204,8 @@ class History:
         self._n = 0
         self.version = 0  # bumped by every change: readers cache what they derive by it
         self.thinned = 0
+        self._record: HistoryRecord | None = None  # the last record() handed out, while nothing changes
+        self._record_key: tuple[int, int, int] | None = None
 
     @property
     def capacity(self) -> int:
@@ -242,27 +280,29 @@ class History:
         with self.lock:
             return int(self._steps[self._n - 1]) if self._n else -1
 
-    def steps(self) -> np.ndarray:
+    def weights_at(self, step: int) -> np.ndarray | None:
+        """A copy of the weights recorded at exactly `step`, or None (never recorded, or thinned away)."""
         with self.lock:
-            return self._steps[:self._n].copy()
+            i = int(np.searchsorted(self._steps[:self._n], step))
+            return self._weights[i].copy() if i < self._n and self._steps[i] == step else None
 
-    def snapshot_losses(self) -> np.ndarray:
+    def record(self, weights: bool = False) -> HistoryRecord:
+        """Everything recorded, copied out in one locked call (arrays of one length, read-only); the
+        same object again while nothing changed, so a frame's readers share one copy. `weights` adds
+        the parameters (for saving: not cached)."""
         with self.lock:
-            return self._loss[:self._n].copy()
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(steps, weights, losses) copies of everything recorded, for saving."""
-        with self.lock:
+            key = (self.version, self.losses.last_step, self.losses.bucket)
+            if not weights and self._record is not None and self._record_key == key:
+                return self._record
             n = self._n
-            return self._steps[:n].copy(), self._weights[:n].copy(), self._loss[:n].copy()
-
-    def geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(steps, regions int32, density float32 [., 2], status int8 [., N]) copies; -1 and NaN where
-        the geometry is not measured yet."""
-        with self.lock:
-            n = self._n
-            return (self._steps[:n].copy(), self._regions[:n].copy(), self._density[:n].copy(),
-                    self._status[:n].copy())
+            loss_steps, loss = self.losses.arrays_unlocked()
+            record = HistoryRecord(frozen(self._steps[:n]), frozen(self._loss[:n]), frozen(self._regions[:n]),
+                                   frozen(self._density[:n]), frozen(self._status[:n]), frozen(loss_steps),
+                                   frozen(loss), self.version, self.thinned,
+                                   frozen(self._weights[:n]) if weights else None)
+            if not weights:
+                self._record, self._record_key = record, key
+            return record
 
     @classmethod
     def from_arrays(cls, steps: np.ndarray, weights: np.ndarray, losses: np.ndarray,

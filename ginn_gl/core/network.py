@@ -10,13 +10,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ACTIVATIONS = ("relu", "leaky_relu")
 # softmax2: the original GINN's two logits with a softmax; they act as one logit z1 - z0, which is
 # what run files store. sigmoid: one logit trained directly.
 HEADS = ("softmax2", "sigmoid")
 LEAKY_SLOPE = 0.01
 INPUTS = 2  # the pixel position (x, y)
 OUTPUTS = 1  # one logit: p(white) = sigmoid(logit)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A ReLU-family unit: z where z > 0, else `negative_slope` * z. The torch counterpart is in
+    train/activations.py; the shader gets `negative_slope` as its SLOPE define."""
+
+    name: str
+    negative_slope: float  # 0 for ReLU
+    description: str
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return np.where(z > 0, z, self.negative_slope * z) if self.negative_slope else np.maximum(z, 0.0)
+
+    def slope(self, z: np.ndarray) -> np.ndarray:
+        """The derivative: 1 where z > 0, else the negative slope."""
+        return np.where(z > 0, 1.0, self.negative_slope)
+
+    @property
+    def shader_slope(self) -> str:
+        return f"{self.negative_slope:.6f}"
+
+
+ACTIVATIONS: dict[str, Activation] = {unit.name: unit for unit in (
+    Activation("relu", 0.0, "max(z, 0)"),
+    Activation("leaky_relu", LEAKY_SLOPE, f"z where z > 0, else {LEAKY_SLOPE:g} z"),
+)}
+
+
+def activation_named(name: str) -> Activation:
+    """The activation called `name` (looked up once, where a network is built)."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"activation {name!r} is unknown; use one of {', '.join(ACTIVATIONS)}") from None
 
 
 @dataclass(frozen=True)
@@ -60,17 +94,6 @@ def split_parameters(flat: np.ndarray, sizes: list[int]) -> list[tuple[np.ndarra
     return [(flat[s.weight].reshape(s.n_out, s.n_in), flat[s.bias]) for s in layer_slices(sizes)]
 
 
-def activate(z: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "relu":
-        return np.maximum(z, 0.0)
-    return np.where(z > 0, z, LEAKY_SLOPE * z)
-
-
-def activation_slope(z: np.ndarray, activation: str) -> np.ndarray:
-    """The derivative used for ReLU-family units: 1 where z > 0, else 0 (or the leak)."""
-    return np.where(z > 0, 1.0, 0.0 if activation == "relu" else LEAKY_SLOPE)
-
-
 @dataclass
 class Evaluation:
     logits: np.ndarray  # [M]
@@ -89,18 +112,19 @@ def evaluate(flat: np.ndarray, sizes: list[int], activation: str, points: np.nda
 
     The network is piecewise linear, so these gradients are exact wherever they exist.
     """
+    unit = activation_named(activation)
     *hidden_layers, (w_out, b_out) = split_parameters(np.asarray(flat, dtype=np.float64), sizes)
     a = np.asarray(points, dtype=np.float64)
-    da = np.broadcast_to(np.eye(2), (a.shape[0], 2, 2)) if gradients else None
+    da = np.broadcast_to(np.eye(2), (a.shape[0], 2, 2))  # d(input)/d(x, y), carried only with `gradients`
     hidden, hidden_grad = [], []
     for w, b in hidden_layers:
         z = a @ w.T + b
         hidden.append(z)
-        a = activate(z, activation)
+        a = unit(z)
         if gradients:
             dz = np.einsum("oi,mid->mod", w, da)
             hidden_grad.append(dz)
-            da = dz * activation_slope(z, activation)[:, :, None]
+            da = dz * unit.slope(z)[:, :, None]
     logits = (a @ w_out.T + b_out)[:, 0]
     if not gradients:
         return Evaluation(logits, hidden)

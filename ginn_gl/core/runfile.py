@@ -21,16 +21,21 @@ from ginn_gl.core.errors import RunFileError, UserError
 from ginn_gl.core.history import LOSS_CURVE_MAX_BYTES, snapshot_bytes
 from ginn_gl.core.network import ACTIVATIONS, HEADS, INPUTS, OUTPUTS, parameter_count
 from ginn_gl.core.npzread import NpzError, entry_names, open_archive, read_entry, read_text
-from ginn_gl.core.outputs import write_atomically
+from ginn_gl.core.outputs import fallback_paths, printable, write_atomically
 from ginn_gl.core.resources import available_bytes
+from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
+from ginn_gl.core.targets import THRESHOLDS
 
 FORMAT = "ginn-run/1"
 # meta's keys and their JSON types: the first block is required, the rest optional (older files).
-META_TYPES = {"layers": list, "activation": str, "seed": int, "image": str, "resolution": int, "batch_size": int,
-              "lr": (int, float), "schedule": str, "steps": int, "device": str, "torch_version": str, "created": str}
-OPTIONAL_META_TYPES = {"head": str, "threshold": str, "snapshots": str, "history_mb": (int, float),
-                       "steps_done": int, "state": str, "message": str, "train_seconds": (int, float),
-                       "ginn_gl_version": str}
+JsonTypes = type | tuple[type, ...]
+META_TYPES: dict[str, JsonTypes] = {
+    "layers": list, "activation": str, "seed": int, "image": str, "resolution": int, "batch_size": int,
+    "lr": (int, float), "schedule": str, "steps": int, "device": str, "torch_version": str, "created": str}
+OPTIONAL_META_TYPES: dict[str, JsonTypes] = {
+    "head": str, "threshold": str, "snapshots": str, "history_mb": (int, float), "steps_done": int, "state": str,
+    "message": str, "train_seconds": (int, float), "ginn_gl_version": str, "image_source": str,
+    "image_sha256": str}
 REQUIRED_META = tuple(META_TYPES)
 MAX_META_CHARS = 1 << 20
 LOSS_POINTS = LOSS_CURVE_MAX_BYTES // 12 + 2  # the minibatch curve never holds more
@@ -48,6 +53,9 @@ ARRAYS = {  # name -> (dtype, ndim)
 GEOMETRY = ("regions", "density", "status")  # optional: files from before ginn-gl measured geometry
 
 
+ABSENT = np.zeros(0)  # a geometry array a file lacks: Run fills it as not measured
+
+
 @dataclass
 class Run:
     meta: dict
@@ -58,18 +66,18 @@ class Run:
     loss: np.ndarray
     target: np.ndarray
     # The geometry of each snapshot (absent from older files): -1 and NaN where it was not measured.
-    regions: np.ndarray | None = None  # int32 [S]: distinct activation patterns on the target's pixels
-    density: np.ndarray | None = None  # float32 [S, 2]: boundaries within 2 px, near the edges / elsewhere
-    status: np.ndarray | None = None  # int8 [S, N]: each hidden neuron dead 0 / always-on 1 / switching 2
+    regions: np.ndarray = field(default_factory=lambda: ABSENT)  # int32 [S]: linear regions
+    density: np.ndarray = field(default_factory=lambda: ABSENT)  # float32 [S, 2]: near the edges / elsewhere
+    status: np.ndarray = field(default_factory=lambda: ABSENT)  # int8 [S, N]: each hidden neuron's NeuronStatus
     path: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         count, hidden = len(self.steps), sum(self.layers[1:-1])
-        if self.regions is None:
+        if self.regions is ABSENT:
             self.regions = np.full(count, -1, dtype=np.int32)
-        if self.density is None:
+        if self.density is ABSENT:
             self.density = np.full((count, 2), np.nan, dtype=np.float32)
-        if self.status is None:
+        if self.status is ABSENT:
             self.status = np.full((count, hidden), -1, dtype=np.int8)
 
     @property
@@ -108,11 +116,6 @@ def save_run(path: str | os.PathLike, run: Run, overwrite: bool = False) -> Path
 def _bad(path: str, why: str) -> RunFileError:
     return RunFileError(f"{printable(path)} is not a usable ginn-gl run file: {why}; "
                         "give a .npz written by `ginn-gl train` or the window")
-
-
-def printable(text: str) -> str:
-    """`text` with control characters escaped: a run file's strings cannot drive the terminal."""
-    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in str(text))
 
 
 def load_run(path: str | os.PathLike) -> Run:
@@ -164,6 +167,8 @@ def _meta(text: str) -> dict:
         meta = json.loads(text)
     except json.JSONDecodeError:
         raise NpzError("its 'meta' entry is not valid JSON") from None
+    except RecursionError:  # a value nested a hundred thousand levels deep
+        raise NpzError("its 'meta' entry is nested too deeply") from None
     if not isinstance(meta, dict):
         raise NpzError("its 'meta' entry is not a JSON object")
     missing = [key for key in META_TYPES if key not in meta]
@@ -184,6 +189,9 @@ def _meta(text: str) -> dict:
     if meta["activation"] not in ACTIVATIONS or meta.get("head", "sigmoid") not in HEADS:
         raise NpzError(f"its activation or head ({printable(meta['activation'])}, "
                        f"{printable(meta.get('head', 'sigmoid'))}) is unknown")
+    for key, known in (("threshold", THRESHOLDS), ("snapshots", SNAPSHOTS), ("schedule", SCHEDULES)):
+        if key in meta and meta[key] not in known:
+            raise NpzError(f"its meta {key} {printable(repr(meta[key]))[:40]} is not one of {', '.join(known)}")
     if not 0 <= meta["seed"] <= MAX_SEED or meta["steps"] < 1 or not 1 <= meta["resolution"] <= MAX_RESOLUTION:
         raise NpzError("its meta seed, steps or resolution is out of range")
     if not (math.isfinite(meta["lr"]) and meta["lr"] > 0):
@@ -214,6 +222,8 @@ def validate(run: Run, name: str) -> None:
     """A run's meta and arrays agree with each other and hold no NaN or infinity (saving checks too)."""
     try:
         _meta(json.dumps(run.meta))
+    except RecursionError:
+        raise _bad(name, "its meta is nested too deeply") from None
     except NpzError as exc:
         raise _bad(name, str(exc)) from None
     for key, (dtype, ndim) in ARRAYS.items():
@@ -242,3 +252,20 @@ def validate(run: Run, name: str) -> None:
             or run.regions.min(initial=-1) < -1 or not np.isin(run.status, (-1, 0, 1, 2)).all()
             or np.isinf(run.density).any()):
         raise _bad(name, "its geometry ('regions', 'density', 'status') does not fit its snapshots")
+
+
+def save_with_fallback(path: Path, run: Run, overwrite: bool = False) -> tuple[Path | None, str | None]:
+    """Save `run` to `path`; if that place fails now (disk full, folder removed), to the current or the
+    temporary folder. Returns where it landed (None: nowhere) and a one-line problem to report, if any."""
+    try:
+        return save_run(path, run, overwrite), None
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+    for fallback in fallback_paths(path):
+        try:
+            landed = save_run(fallback, run)
+        except OSError:
+            continue
+        return landed, f"could not write {printable(str(path))} ({reason}); the run is saved to {landed} instead"
+    return None, (f"could not write {printable(str(path))} ({reason}), nor in the current or the temporary folder; "
+                  "the run is lost")

@@ -7,16 +7,22 @@ PNG/JPEG/BMP path works too.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ginn_gl.core.errors import TargetError
 from ginn_gl.core.network import grid_points
 from ginn_gl.core.resources import asset_path
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 BOTTLE_PX = 420.0  # the built-in bottle's coordinates are gin.png's pixels
 THRESHOLDS = ("mid", "white")
@@ -26,6 +32,8 @@ THRESHOLDS = ("mid", "white")
 class Target:
     name: str  # a built-in name or the image path as given
     pixels: np.ndarray  # uint8 [H, W] of 0 and 1; row 0 is the top of the picture
+    source: str = "built-in"  # what was read: the image file's absolute path, or "built-in"
+    sha256: str = ""  # of the image file's bytes (built-in: of the drawn target's pixels)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -130,11 +138,12 @@ def draw_builtin(name: str, resolution: int) -> np.ndarray:
     return drawer(points[..., 0], points[..., 1]).astype(np.uint8)
 
 
+_PIL_GUARD = threading.Lock()
 MAX_IMAGE_PIXELS = 150_000_000  # a 12,000 x 12,000 scan is fine; a 30,000 x 30,000 bomb is refused
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # more than 8 bits a pixel
 
 
-def _levels(image) -> tuple[object, float]:
+def _levels(image: PILImage) -> tuple[PILImage, float]:
     """The image as grey levels to resize and threshold: (a PIL image of mode L or F, its white level).
     16-bit and 32-bit integers are read as their type's range (I;16 clips to 8 bits otherwise, so
     0.3% grey would count as white); floats as 0..1 when they lie there, else their own min..max."""
@@ -160,9 +169,14 @@ def load_image_file(path: Path, resolution: int, threshold: str = "mid") -> np.n
     original GINN's rule, resized bilinearly and white only where pure white (grey // 255)."""
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = None  # we refuse large images ourselves, before decoding, with a message
     try:
-        with Image.open(path) as image:
+        with _PIL_GUARD:  # PIL's own guard, off only while this header is read: ours (below) names the size
+            guard, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                image = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = guard
+        with image:
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise TargetError(f"image {path} is {width}x{height} pixels, more than the "
@@ -193,20 +207,32 @@ def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
     """
     if not spec.strip():
         raise TargetError("the image name is empty; give a built-in name (see `ginn-gl images`) or an image file")
+    file: Path | None = None
     if spec in BUILTIN_DRAWERS:
         pixels = draw_builtin(spec, resolution)
     elif spec in (assets := _asset_targets()):
-        pixels = load_image_file(assets[spec], resolution, threshold)
+        file = assets[spec]
+        pixels = load_image_file(file, resolution, threshold)
     else:
-        path = Path(spec).expanduser()
-        if not path.exists() and path.suffix == "":
+        file = Path(spec).expanduser()
+        if not file.exists() and file.suffix == "":
             raise TargetError(f"unknown image {spec!r}; use one of {', '.join(builtin_targets())} "
                               "or the path of a PNG/JPEG/BMP file")
-        pixels = load_image_file(path, resolution, threshold)
+        pixels = load_image_file(file, resolution, threshold)
     white = float(pixels.mean())
     if white == 0.0 or white == 1.0:
         colour = "black" if white == 0.0 else "white"
         rule = "only pure white counts as white" if threshold == "white" else "thresholding at mid-grey"
         raise TargetError(f"image {spec} is all {colour} after {rule}, so there is nothing to learn; "
                           "use an image with both dark and light areas")
-    return Target(name=spec, pixels=pixels)
+    if file is None:
+        return Target(spec, pixels, "built-in", hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest())
+    return Target(spec, pixels, str(file.resolve()), file_sha256(file))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

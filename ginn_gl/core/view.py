@@ -14,7 +14,7 @@ import numpy as np
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.selection import hidden_count, hidden_widths, layer_offsets
 
-VIEWS = ("prediction", "target", "error", "regions")  # regions: a flat colour per activation pattern
+BACKGROUNDS = ("prediction", "target", "error", "regions")  # --view; regions: a flat colour per activation pattern
 SHADINGS = ("flat", "gradient")  # the regions view: flat, or darker where the logit is flatter
 CONTRASTS = ("none", "stretch")  # stretch: each prediction from its own min to max, as the original drew
 DEFAULT_DOMAIN = (0.0, 0.0, 1.0, 1.0)
@@ -27,10 +27,10 @@ MAX_COORDINATE, MIN_DOMAIN_SPAN = 1e4, 1e-4  # --domain: the shader works in flo
 @dataclass
 class ViewSettings:
     sizes: list[int]  # the network's layer widths, inputs and output included
-    view: str = "prediction"  # one of VIEWS
+    background: str = "prediction"  # one of BACKGROUNDS (the --view option)
     line_width: float = 1.5  # pixels, at any zoom
-    output_boundary: bool = False  # draw the output's p = 0.5 line (white, with a dark halo)
-    shown: np.ndarray = field(default=None)  # bool per hidden neuron: its line is drawn
+    output_boundary: bool = True  # draw the output's p = 0.5 line (white, with a dark halo): window, render, export
+    shown: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # bool per hidden neuron (empty: all)
     highlighted: int | None = None  # a hidden neuron drawn thicker (shown or not)
     domain: tuple[float, float, float, float] = DEFAULT_DOMAIN  # x0, y0 (top left), x1, y1
     contrast: str = "none"  # one of CONTRASTS: the prediction's grey levels as p, or stretched
@@ -39,10 +39,10 @@ class ViewSettings:
     probe: int | None = None  # a hidden neuron whose activation is the background (the diagram's thumbnails)
 
     def __post_init__(self) -> None:
-        if self.shown is None:
+        if len(self.shown) == 0:
             self.shown = np.ones(hidden_count(self.sizes), dtype=bool)
-        if self.view not in VIEWS:
-            raise UserError(f"--view {self.view!r} is unknown; use one of {', '.join(VIEWS)}")
+        if self.background not in BACKGROUNDS:
+            raise UserError(f"--view {self.background!r} is unknown; use one of {', '.join(BACKGROUNDS)}")
         if self.contrast not in CONTRASTS:
             raise UserError(f"--contrast {self.contrast!r} is unknown; use one of {', '.join(CONTRASTS)}")
         if self.shading not in SHADINGS:
@@ -57,7 +57,7 @@ class ViewSettings:
 
     def key(self) -> tuple:
         """Everything that changes the picture, hashable: the window redraws when it changes."""
-        return (self.view, self.line_width, self.output_boundary, self.shown.tobytes(), self.highlighted,
+        return (self.background, self.line_width, self.output_boundary, self.shown.tobytes(), self.highlighted,
                 self.domain, self.contrast, self.shading, self.solo, self.probe)
 
     # ---- neurons -------------------------------------------------------------------------------
@@ -86,13 +86,13 @@ class ViewSettings:
     # ---- background ----------------------------------------------------------------------------
 
     def toggle_target_view(self) -> None:
-        self.view = "prediction" if self.view == "target" else "target"
+        self.background = "prediction" if self.background == "target" else "target"
 
     def toggle_error_view(self) -> None:
-        self.view = "prediction" if self.view == "error" else "error"
+        self.background = "prediction" if self.background == "error" else "error"
 
     def toggle_regions_view(self) -> None:
-        self.view = "prediction" if self.view == "regions" else "regions"
+        self.background = "prediction" if self.background == "regions" else "regions"
 
     def toggle_solo(self, index: int) -> None:
         """Show neuron `index` alone (its line and its active side), or everything again."""

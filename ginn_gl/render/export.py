@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ginn_gl.core.errors import UserError
+from ginn_gl.core.outputs import write_manifest
 from ginn_gl.core.runfile import Run
 from ginn_gl.core.view import ViewSettings, grid_shape, view_for
 from ginn_gl.render.context import headless_context
@@ -24,7 +25,7 @@ def output_format(path: Path) -> str:
     raise UserError(f"--out {path}: unknown kind of output; end it in .mp4 or .gif, or give a folder for PNGs")
 
 
-def label_font(cell: int) -> ImageFont.ImageFont:
+def label_font(cell: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     """A font for labels on cells `cell` pixels wide: scalable where Pillow has FreeType (10.1+)."""
     try:
         return ImageFont.load_default(size=int(np.clip(cell // 25, 11, 18)))
@@ -66,7 +67,7 @@ def grid_steps(runs: list[Run]) -> np.ndarray:
 
 
 def frames(runs: list[Run], steps: list[int], size: int, view: ViewSettings, label: bool,
-           names: list[str] | None = None) -> Iterator[np.ndarray]:
+           names: list[str] | None = None) -> Generator[np.ndarray, None, None]:
     """RGB uint8 frames, one per step: each run's newest snapshot at or before it, `size` pixels a
     side, in a grid when there are several runs (`names` label their cells)."""
     ctx = headless_context()
@@ -106,8 +107,11 @@ def write(path: Path, kind: str, images: Iterator[np.ndarray], fps: float) -> in
     count = 0
     if kind == "folder":
         path.mkdir(parents=True)
+        names: list[str] = []
         for count, pixels in enumerate(images, start=1):
-            Image.fromarray(pixels).save(path / f"frame-{count - 1:05d}.png", format="PNG")
+            names.append(f"frame-{count - 1:05d}.png")
+            Image.fromarray(pixels).save(path / names[-1], format="PNG")
+        write_manifest(path, names)  # what a later --overwrite may remove, and nothing else
         return count
     if kind == "gif":
         pictures = [Image.fromarray(pixels).quantize(colors=256, dither=Image.Dither.NONE) for pixels in images]

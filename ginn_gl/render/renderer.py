@@ -9,21 +9,25 @@ block, uploaded only when a toggle changes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import moderngl
 import numpy as np
 
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.network import LEAKY_SLOPE, describe, evaluate, grid_points, layer_slices
+from ginn_gl.core.network import activation_named, describe, evaluate, grid_points, layer_slices, parameter_count
 from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.selection import hidden_count, layer_offsets
-from ginn_gl.core.view import OUTPUT_HALO, OUTPUT_WIDTH, VIEWS, ViewSettings
+from ginn_gl.core.view import BACKGROUNDS, OUTPUT_HALO, OUTPUT_WIDTH, ViewSettings
 from ginn_gl.render.context import ShaderError, load_program, software_renderer
 
 SHADER_PATHS = ("auto", "fragment", "compute")
 COMPUTE_GROUP = 8  # the compute stage's work groups are 8 x 8 pixels (a #define in network.glsl)
 WEIGHTS_ROW = 1024  # texels per row of the weight texture
 UNROLL_TILES = 64  # networks up to this many 4x4 weight tiles get fully unrolled shader code
+# Texture units and uniform-block bindings, each named once.
+WEIGHTS_UNIT, TARGET_UNIT, IMAGE_UNIT, BLIT_UNIT = 0, 2, 3, 4
+WEIGHTS_BINDING, NEURONS_BINDING = 0, 1
 COVER_VIEWPORT = np.array([-1.0, -1.0, 3.0, -1.0, -1.0, 3.0], dtype=np.float32)  # one triangle over it
 
 
@@ -93,7 +97,9 @@ class NetworkRenderer:
             "B_OFFSET_LIST": ", ".join(map(str, lay.b_offset)),
             # The output's first "neuron" comes after the hidden ones: it has no line of its own.
             "FIRST_NEURON_LIST": ", ".join(map(str, [*layer_offsets(self.sizes), self.n_hidden])),
-            "SLOPE": f"{0.0 if activation == 'relu' else LEAKY_SLOPE:.6f}",
+            "SLOPE": activation_named(activation).shader_slope,
+            # The backgrounds by name, numbered as BACKGROUNDS orders them (u_view holds the number).
+            **{f"VIEW_{name.upper()}": number for number, name in enumerate(BACKGROUNDS)},
             "WEIGHTS_ROW": WEIGHTS_ROW,
             "COMPUTE_GROUP": COMPUTE_GROUP,
         }
@@ -134,7 +140,7 @@ class NetworkRenderer:
         self._neuron_state: bytes | None = None
         self.uploads = 0  # weight uploads so far: the window asserts one per snapshot change
         self.activation = activation
-        self._flat: np.ndarray | None = None  # the uploaded parameters, for the contrast stretch
+        self._flat = np.zeros(parameter_count(self.sizes), np.float32)  # the uploaded parameters (contrast)
         self._p_range: tuple[float, float] | None = None
 
     # ---- inputs ------------------------------------------------------------------------------------
@@ -187,12 +193,12 @@ class NetworkRenderer:
     # ---- drawing ---------------------------------------------------------------------------------
 
     def uniforms(self, viewport: tuple[int, int, int, int], view: ViewSettings,
-                 pixel_scale: float = 1.0) -> dict[str, object]:
+                 pixel_scale: float = 1.0) -> dict[str, Any]:
         values = {
-            "u_target": 2,
+            "u_target": TARGET_UNIT,
             "u_domain": tuple(float(v) for v in view.domain),
             "u_viewport": tuple(float(v) for v in viewport),
-            "u_view": VIEWS.index(view.view),
+            "u_view": BACKGROUNDS.index(view.background),
             "u_line_width": float(view.line_width) * pixel_scale,
             "u_highlight_width": float(view.highlight_width) * pixel_scale,
             "u_output_width": OUTPUT_WIDTH * pixel_scale if view.output_boundary else 0.0,
@@ -203,9 +209,9 @@ class NetworkRenderer:
             "u_probe": -1 if view.probe is None else int(view.probe),
         }
         if not self.use_ubo:
-            values["u_weights"] = 0
+            values["u_weights"] = WEIGHTS_UNIT
         if self.path == "compute":
-            values["u_image"] = 3
+            values["u_image"] = IMAGE_UNIT
             values["u_region"] = (0, 0, int(viewport[2]), int(viewport[3]))  # draw() narrows it to a tile
         return values
 
@@ -230,19 +236,19 @@ class NetworkRenderer:
         else:
             self._set_neurons(view.shown, view.highlighted)
         if self.use_ubo:
-            self.program["Weights"].binding = 0
-            self.weights.bind_to_uniform_block(0)
+            self.program["Weights"].binding = WEIGHTS_BINDING
+            self.weights.bind_to_uniform_block(WEIGHTS_BINDING)
         else:
-            self.weights.use(0)
-        self.program["Neurons"].binding = 1
-        self.neurons.bind_to_uniform_block(1)
-        self.target.use(2)
+            self.weights.use(WEIGHTS_UNIT)
+        self.program["Neurons"].binding = NEURONS_BINDING
+        self.neurons.bind_to_uniform_block(NEURONS_BINDING)
+        self.target.use(TARGET_UNIT)
         self.ctx.viewport = viewport
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
         if self.path == "compute":
-            x, y, width, height = values["u_region"]
+            x, y, width, height = region if region is not None else (0, 0, int(viewport[2]), int(viewport[3]))
             self._shade_image(width, height)
-            self.blit.draw(self.image, (viewport[0] + x, viewport[1] + y), unit=4)
+            self.blit.draw(self.image, (viewport[0] + x, viewport[1] + y), unit=BLIT_UNIT)
         else:
             self.vao.render(moderngl.TRIANGLES, vertices=3)
 
@@ -253,7 +259,7 @@ class NetworkRenderer:
                 self.image.release()
             self.image = self.ctx.texture((width, height), 4, dtype="f4")
             self.image.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        self.image.bind_to_image(3, read=False, write=True)
+        self.image.bind_to_image(IMAGE_UNIT, read=False, write=True)
         self.program.run(-(-width // COMPUTE_GROUP), -(-height // COMPUTE_GROUP))
         self.ctx.memory_barrier(moderngl.TEXTURE_FETCH_BARRIER_BIT)
 

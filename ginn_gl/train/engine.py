@@ -10,14 +10,18 @@ The parameters' layout is in layout.py.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Event, Lock
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ginn_gl.core.network import LEAKY_SLOPE, grid_points
+from ginn_gl.core.network import grid_points
+from ginn_gl.train.activations import torch_activation
 from ginn_gl.train.layout import ParameterLayout, Workspace
 from ginn_gl.train.model import initial_parameters
 
@@ -46,11 +50,11 @@ class Chunk:
 class StepViews:
     """Where one step reads its data and writes its results: a block slot, or the cursor's buffers."""
 
-    inputs: torch.Tensor | None  # [seeds, rows, 3] (minibatch only)
-    inputs_t: torch.Tensor | None  # [seeds, 3, rows] (minibatch only)
-    scaled: torch.Tensor | None  # [seeds, 1, rows]: -target / rows (minibatch only)
-    logits: torch.Tensor | None  # [seeds, 1, rows] (minibatch only)
-    loss: torch.Tensor | None  # [seeds]: summed over pixels (full batch only)
+    inputs: torch.Tensor  # [seeds, rows, 3] (minibatch only; else empty)
+    inputs_t: torch.Tensor  # [seeds, 3, rows] (minibatch only)
+    scaled: torch.Tensor  # [seeds, 1, rows]: -target / rows (minibatch only)
+    logits: torch.Tensor  # [seeds, 1, rows] (minibatch only)
+    loss: torch.Tensor  # [seeds]: summed over pixels (full batch only; else empty)
     lr: torch.Tensor  # 0-dim
     stepno: torch.Tensor  # 0-dim: the Adam step number, 1-based
 
@@ -70,10 +74,9 @@ class StepEngine:
                  use_graphs: bool | None = None):
         if len(spec.sizes) < 3 or spec.sizes[-1] != 1:
             raise ValueError(f"the step engine needs hidden layers and one output, not layers {spec.sizes}")
-        self.spec = spec
         self.device = torch.device(device)
         self.sizes = list(spec.sizes)
-        self.relu = spec.activation == "relu"
+        self.unit = torch_activation(spec.activation)
         self.seeds = len(spec.seeds)
         self.n_pixels = target.size
         self.full_batch = spec.batch_size == 0
@@ -81,6 +84,7 @@ class StepEngine:
         self.inv_rows = 1.0 / self.rows
         self.block = spec.block
         self.table = self._pixel_table(target)
+        self.nothing = torch.empty(0, device=self.device)  # a step view's unused fields
 
         softmax2 = spec.head == "softmax2"
         layout = self.layout = ParameterLayout(self.sizes, self.seeds, self.device, 2.0 if softmax2 else 1.0)
@@ -103,7 +107,8 @@ class StepEngine:
             self._minibatch_buffers()
         self._block_buffers()
         self.use_graphs = (self.device.type == "cuda") if use_graphs is None else use_graphs
-        self._graph = None
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._last_p: torch.Tensor | None = None  # [seeds, pixels]: the prediction at the last domain pass
         self._cursor_graphs: dict[int, torch.cuda.CUDAGraph] = {}
 
     def _pixel_table(self, target: np.ndarray) -> torch.Tensor:
@@ -119,8 +124,8 @@ class StepEngine:
 
     def _full_batch_buffers(self) -> None:
         """Per-chunk losses and weight gradients, summed after the chunks' passes."""
-        opts = dict(device=self.device, dtype=torch.float32)
-        self.ws = None
+        opts: dict[str, Any] = dict(device=self.device, dtype=torch.float32)
+        self.ws = Workspace(self.sizes, self.seeds, 0, self.device)  # unused: full-batch steps go chunk by chunk
         self.chunk_loss = torch.zeros(len(self.chunks), self.seeds, **opts)
         self.partial_stacks = [torch.zeros(len(self.chunks), *g.shape, **opts) for g in self.weight_grads]
         self.partial_grads = [[stack[c] for stack in self.partial_stacks] for c in range(len(self.chunks))]
@@ -128,7 +133,7 @@ class StepEngine:
 
     def _minibatch_buffers(self) -> None:
         """A block's minibatch indices and gathered rows, its logits, and one step's activations."""
-        opts = dict(device=self.device, dtype=torch.float32)
+        opts: dict[str, Any] = dict(device=self.device, dtype=torch.float32)
         block, seeds, rows = self.block, self.seeds, self.rows
         self.ws = Workspace(self.sizes, seeds, rows, self.device)
         self.index_buf = torch.zeros(block, seeds * rows, dtype=torch.int64, device=self.device)
@@ -140,7 +145,7 @@ class StepEngine:
         """Step k of a block reads slot k; a block shorter than `block` (the steps up to a snapshot)
         runs as cursor steps, which copy slot `cursor` into fixed buffers, so one captured CUDA graph
         serves any slot."""
-        opts = dict(device=self.device, dtype=torch.float32)
+        opts: dict[str, Any] = dict(device=self.device, dtype=torch.float32)
         self.sched_buf = torch.zeros(self.block, 2, **opts)  # learning rate, Adam step number
         self.host_sched = torch.empty(self.block, 2, dtype=torch.float32, pin_memory=self.device.type == "cuda")
         self.slots = [self._slot_views(k) for k in range(self.block)]
@@ -148,7 +153,8 @@ class StepEngine:
         self.cursor_sched = torch.zeros(1, 2, **opts)
         if self.full_batch:
             self.cursor_loss = torch.zeros(1, self.seeds, **opts)
-            self.cursor_views = StepViews(None, None, None, None, self.cursor_loss[0],
+            nothing = self.nothing
+            self.cursor_views = StepViews(nothing, nothing, nothing, nothing, self.cursor_loss[0],
                                           self.cursor_sched[0, 0], self.cursor_sched[0, 1])
         else:
             self.cursor_batch = torch.zeros(1, self.seeds, self.rows, 5, **opts)
@@ -169,6 +175,23 @@ class StepEngine:
         """Run-layout gradients of the last step, [seeds, P] (for tests)."""
         return self.layout.gradients()
 
+    def slot_gradients(self, slot: int = 0) -> np.ndarray:
+        """The forward and backward pass of prepared step `slot`, without its update: run-layout
+        gradients [seeds, P] (for tests and tools)."""
+        self._gradient_step(self.slots[slot])
+        return self.gradients()
+
+    def run_cursor_steps(self, count: int) -> None:
+        """The prepared block's first `count` steps through the cursor path, which CUDA graphs replay
+        for blocks shorter than a full one (run here without graphs, to test it against slot steps)."""
+        self.cursor.zero_()
+        self._cursor_steps(count)
+
+    @property
+    def captured_graphs(self) -> tuple[bool, list[int]]:
+        """Whether a full block's CUDA graph is captured, and the sizes of the cursor graphs captured."""
+        return self._graph is not None, sorted(self._cursor_graphs)
+
     # ---- the step -----------------------------------------------------------------------------
 
     def _forward(self, ws: Workspace, inputs: torch.Tensor, logits: torch.Tensor) -> None:
@@ -178,10 +201,7 @@ class StepEngine:
         last = len(self.weights) - 1
         for layer in range(last):
             torch.bmm(prev, self.weights_t[layer], out=ws.pre[layer])
-            if self.relu:
-                torch.clamp_min(ws.pre[layer], 0.0, out=ws.act[layer])
-            else:
-                torch.ops.aten.leaky_relu.out(ws.pre[layer], LEAKY_SLOPE, out=ws.act[layer])
+            self.unit.forward_out(ws.pre[layer], ws.act[layer])
             prev = ws.out[layer]
         torch.bmm(self.weights[last], ws.out_t[last - 1], out=logits)
 
@@ -227,25 +247,20 @@ class StepEngine:
                 torch.mul(grad, self.weights_core[layer], out=dpre)
             else:
                 torch.bmm(grad, self.weights_core[layer], out=dpre)
-            if self.relu:
-                torch.ops.aten.threshold_backward.grad_input(dpre, ws.pre[layer - 1], 0.0,
-                                                             grad_input=dpre)
-            else:
-                torch.ops.aten.leaky_relu_backward.grad_input(dpre, ws.pre[layer - 1], LEAKY_SLOPE,
-                                                              False, grad_input=dpre)
+            self.unit.backward_in_place(dpre, ws.pre[layer - 1])
             grad, grad_t = dpre, ws.dpre_t[layer - 1]
 
     def _slot_views(self, slot: int) -> StepViews:
         if self.full_batch:
             sched = self.sched_buf[slot]
-            return StepViews(None, None, None, None, self.loss_buf[slot], sched[0], sched[1])
+            nothing = self.nothing
+            return StepViews(nothing, nothing, nothing, nothing, self.loss_buf[slot], sched[0], sched[1])
         return self._batch_views(self.batch_buf[slot], self.logit_buf[slot], self.sched_buf[slot])
 
-    @staticmethod
-    def _batch_views(batch: torch.Tensor, logits: torch.Tensor, sched: torch.Tensor) -> StepViews:
+    def _batch_views(self, batch: torch.Tensor, logits: torch.Tensor, sched: torch.Tensor) -> StepViews:
         """A minibatch step's views of its rows [seeds, rows, 5], logits and (lr, step) pair."""
         inputs = batch[..., :3]
-        return StepViews(inputs, inputs.transpose(1, 2), batch[..., 4].unsqueeze(1), logits, None,
+        return StepViews(inputs, inputs.transpose(1, 2), batch[..., 4].unsqueeze(1), logits, self.nothing,
                          sched[0], sched[1])
 
     def _adam(self, views: StepViews) -> None:
@@ -320,7 +335,7 @@ class StepEngine:
             return count
         if count == self.block:
             if self._graph is None:
-                self._graph = self._capture(lambda: [self._step(v) for v in self.slots])
+                self._graph = self._capture(self._block_steps)
             self._graph.replay()
             return count
         # A shorter block: replays of graphs of 64, 8 and 1 cursor steps.
@@ -332,7 +347,7 @@ class StepEngine:
                     return done
                 if size not in self._cursor_graphs:
                     self._cursor_graphs[size] = self._capture(  # leaves the cursor where it was
-                        lambda size=size: [self._cursor_step() for _ in range(size)])
+                        functools.partial(self._cursor_steps, size))
                 self._cursor_graphs[size].replay()
                 done += size
         return done
@@ -347,7 +362,15 @@ class StepEngine:
                                                   self.batch_buf[:count, ..., 3].unsqueeze(2), reduction="none")
         return loss.mean(dim=(2, 3)).cpu().numpy()
 
-    def _capture(self, steps) -> torch.cuda.CUDAGraph:
+    def _block_steps(self) -> None:
+        for views in self.slots:
+            self._step(views)
+
+    def _cursor_steps(self, count: int) -> None:
+        for _ in range(count):
+            self._cursor_step()
+
+    def _capture(self, steps: Callable[[], None]) -> torch.cuda.CUDAGraph:
         """Record `steps()` as a CUDA graph: every buffer it touches is static.
 
         Capture records without running; the warm-up before it does run, so the state it
@@ -376,12 +399,29 @@ class StepEngine:
 
     def domain_loss(self) -> np.ndarray:
         """Mean BCE over every pixel of the target, per seed: float64 [seeds]."""
+        return self.domain_pass()[0]
+
+    def domain_pass(self) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over every pixel of the target, per seed: the mean BCE (float64 [seeds]) and how far the
+        prediction moved since the last pass, the mean |p - p before| in percent (float64 [seeds]; 0 the
+        first time). The probabilities stay on the device."""
         total = torch.zeros(self.seeds, dtype=torch.float64, device=self.device)
+        moved = torch.zeros(self.seeds, dtype=torch.float64, device=self.device)
+        first = self._last_p is None
+        if self._last_p is None:
+            self._last_p = torch.zeros(self.seeds, self.n_pixels, device=self.device)
+        start = 0
         for chunk in self.chunks:
             self._forward(chunk.ws, chunk.inputs, chunk.logits)
             loss = F.binary_cross_entropy_with_logits(chunk.logits, chunk.targets, reduction="none")
             total += loss.sum(dim=(1, 2), dtype=torch.float64)
-        return (total / self.n_pixels).cpu().numpy()
+            p = torch.sigmoid(chunk.logits[:, 0])
+            before = self._last_p[:, start:start + p.shape[1]]
+            moved += (p - before).abs().sum(dim=1, dtype=torch.float64)
+            before.copy_(p)
+            start += p.shape[1]
+        change = np.zeros(self.seeds) if first else (100.0 * moved / self.n_pixels).cpu().numpy()
+        return (total / self.n_pixels).cpu().numpy(), change
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Probabilities [seeds, M] at points [M, 2] (for tests and tools)."""

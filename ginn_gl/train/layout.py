@@ -14,6 +14,8 @@ used in the passes is the effective one, 2u, refreshed after each update.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -28,7 +30,7 @@ class ParameterLayout:
         self.head_scale = head_scale  # the effective output layer is head_scale x the stored one
         self.n_params = parameter_count(sizes)
         total = seeds * self.n_params
-        opts = dict(device=device, dtype=torch.float32)
+        opts: dict[str, Any] = dict(device=device, dtype=torch.float32)
         self.params = torch.zeros(total, **opts)
         self.grads = torch.zeros(total, **opts)
         self.exp_avg = torch.zeros(total, **opts)
@@ -40,7 +42,7 @@ class ParameterLayout:
         for index, layer in enumerate(layers):
             n_out, n_in = layer.n_out, layer.n_in
             size = seeds * n_out * (n_in + 1)
-            internal = offset + np.arange(size)
+            internal: np.ndarray = offset + np.arange(size)
             block = slice(offset, offset + size)
             if index < len(layers) - 1:
                 # Hidden layers are stored transposed: MKL's products run faster when they read and
@@ -95,7 +97,7 @@ class Workspace:
 
     def __init__(self, sizes: list[int], seeds: int, rows: int, device: torch.device):
         hidden = sizes[1:-1]
-        opts = dict(device=device, dtype=torch.float32)
+        opts: dict[str, Any] = dict(device=device, dtype=torch.float32)
         self.rows = rows
         self.pre = [torch.empty(seeds, rows, n, **opts) for n in hidden]
         self.out = [torch.ones(seeds, rows, n + 1, **opts) for n in hidden]  # last column stays 1

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ginn_gl.core.network import LEAKY_SLOPE
+from ginn_gl.train.activations import torch_activation
 
 
 def cpu_threads() -> int:
@@ -54,11 +54,12 @@ def initial_parameters(sizes: list[int], generator: torch.Generator, head: str =
 
 def reference_module(sizes: list[int], activation: str) -> nn.Sequential:
     """The same network as a plain nn.Sequential (autograd, nn.Linear, ReLU/LeakyReLU)."""
+    unit = torch_activation(activation)
     modules: list[nn.Module] = []
     for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         modules.append(nn.Linear(n_in, n_out))
         if index < len(sizes) - 2:
-            modules.append(nn.ReLU() if activation == "relu" else nn.LeakyReLU(LEAKY_SLOPE))
+            modules.append(unit.module())
     return nn.Sequential(*modules)
 
 

@@ -1,8 +1,10 @@
-"""The training worker: a thread that runs the step engine and records into the histories.
+"""The training worker: a thread that runs the step engine and records into the histories, and the
+owner of a run's whole life, from start to the saved file (Trainer.finish).
 
 It never waits for a reader; readers (the window, the saver) take what they need from the
-histories at any time. Stop is honoured between steps, pause and resume between blocks, so a stop
-request ends the thread within a step (well under 100 ms).
+histories at any time. A stop is honoured between steps on a CPU, and on CUDA between graph
+replays: a full block of 256 steps is replayed without a check (a few ms on a GPU); pause and
+resume between blocks. While waiting for the pace, a stop is seen within 50 ms.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -20,15 +24,18 @@ from ginn_gl.core.errors import UserError
 from ginn_gl.core.history import History
 from ginn_gl.core.network import parameter_count
 from ginn_gl.core.pace import Pacer
-from ginn_gl.core.progress import Progress, State
-from ginn_gl.core.runfile import Run, now_iso
+from ginn_gl.core.progress import Finished, Progress, Saving, State
+from ginn_gl.core.runfile import Run, now_iso, save_with_fallback
 from ginn_gl.core.schedule import learning_rates, next_snapshot_step
+from ginn_gl.core.selection import hidden_count
+from ginn_gl.core.signals import SignalGuard
 from ginn_gl.core.targets import Target
 from ginn_gl.train.engine import EngineSpec, StepEngine
-from ginn_gl.train.geometry import GeometryWorker
+from ginn_gl.train.geometry_helper import GeometryHelper
 
-GEOMETRY_WAIT_FINISHED = 30.0  # s the run file waits for the last snapshots' geometry after a whole run
+GEOMETRY_WAIT_FINISHED = 60.0  # s a whole run's file waits at most for its last snapshots' geometry
 GEOMETRY_WAIT_STOPPED = 1.0  # ... and after a stop, when someone waits for the program to end
+STOP_SECONDS = 10.0  # the worker ends in milliseconds; the margin is for a loaded machine
 
 
 def resolve_device(name: str) -> torch.device:
@@ -45,11 +52,21 @@ class TrainingFailed(RuntimeError):
     """An exception raised inside the worker thread, re-raised in the thread that joins it."""
 
 
+@contextmanager
+def _shield(guard: SignalGuard | None) -> Iterator[None]:
+    if guard is None:
+        yield
+    else:
+        with guard.shielded():
+            yield
+
+
 class Trainer:
-    """Trains `config.seeds` networks on `target` in a worker thread.
+    """Trains `config.seeds` networks on `target` in a worker thread, with a geometry helper beside it,
+    and ends both (finish): one owner for the run's whole life.
 
     Only the worker writes the trainer's state; other threads ask through events (pause, resume,
-    stop), which the worker honours between blocks.
+    stop), which the worker honours between steps (stop) and blocks (pause).
     """
 
     def __init__(self, config: TrainConfig, target: Target, block: int = 256, pace: float | None = None,
@@ -60,7 +77,7 @@ class Trainer:
         spec = EngineSpec(config.sizes, config.activation, list(config.seeds), config.batch_size,
                           block=block, head=config.head)
         self.engine = StepEngine(spec, target.pixels, self.device)
-        n_params, n_hidden = parameter_count(config.sizes), sum(config.layers)
+        n_params, n_hidden = parameter_count(config.sizes), hidden_count(config.sizes)
         try:
             self.histories = [History(n_params, int(config.history_mb * 2**20), n_hidden=n_hidden)
                               for _ in config.seeds]
@@ -78,7 +95,8 @@ class Trainer:
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
-        self.geometry = GeometryWorker(target.pixels, config.sizes, config.activation, self.device, self.histories,
+        self._finished: Finished | None = None
+        self.geometry = GeometryHelper(target.pixels, config.sizes, config.activation, self.histories,
                                        enabled=measure_geometry)
         self._record_snapshot()  # the initial network, so readers have something at once
 
@@ -101,10 +119,9 @@ class Trainer:
     def resume(self) -> None:
         self._pause.clear()
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Ask the worker to stop and wait up to `timeout` s; True when it has ended. It checks between
-        steps, so it ends in milliseconds; the margin is for a loaded machine, where a run file saved
-        before the worker ended would say it was still running."""
+    def stop(self, timeout: float = STOP_SECONDS) -> bool:
+        """Ask the worker to stop and wait up to `timeout` s; True when it has ended (see the module's
+        docstring for where a stop is honoured)."""
         self._stop.set()
         if self._thread is None:
             return True
@@ -126,10 +143,20 @@ class Trainer:
     def done(self) -> bool:
         return self.state.done
 
+    @property
+    def geometry_lag(self) -> int:
+        """Snapshots recorded whose geometry the helper has not measured yet."""
+        return self.geometry.lag
+
+    @property
+    def geometry_problem(self) -> str | None:
+        return self.geometry.problem
+
     def progress(self) -> Progress:
         pacer = self.pacer
         return Progress(self.step, self.config.steps, self.steps_per_second, self.step_ms, self.last_loss,
-                        self.state, pacer.pace, pacer.rate, pacer.keeping_pace)
+                        self.state, pacer.pace, pacer.rate, pacer.keeping_pace, pacer.change_rate,
+                        self._pause.is_set())
 
     # ---- the worker --------------------------------------------------------------------------
 
@@ -144,7 +171,6 @@ class Trainer:
             self.state = State.FAILED
         finally:
             self.elapsed = time.perf_counter() - started
-            self.geometry.close()
 
     def _train(self) -> State:
         """The training loop; returns the state it ends in."""
@@ -178,22 +204,19 @@ class Trainer:
             if done:
                 self.last_loss = float(losses[-1, 0])
                 self._update_rate(done, dt)
-            if self.step == target_step:
-                waited = self._wait_for_pace()
-                if diverged := self._record_snapshot():
-                    return diverged
-                self.pacer.recorded(time.perf_counter(), waited)
+            if self.step == target_step and (diverged := self._record_snapshot(paced=True)):
+                return diverged
         if self.step < total and (diverged := self._record_snapshot()):  # stopped: keep what was done
             return diverged
         return State.FINISHED if self.step >= total else State.STOPPED
 
-    def _wait_for_pace(self) -> bool:
-        """Sleep until the pace lets the next snapshot be recorded; True if it had to wait.
-
-        Sleeps in slices, so a stop request (or a change of pace) takes effect within 50 ms."""
+    def _wait_for_pace(self, change: float) -> bool:
+        """Sleep until the pace lets a snapshot that changes the picture by `change` percent be recorded;
+        True if it had to wait. Sleeps in slices, so a stop request (or a change of pace) takes effect
+        within 50 ms."""
         waited = False
         while not self._stop.is_set():
-            delay = self.pacer.delay(time.perf_counter())
+            delay = self.pacer.delay(time.perf_counter(), change)
             if delay <= 0.0:
                 break
             waited = self.pacer.keeping_pace = True  # ahead of the pace already while it waits
@@ -208,20 +231,23 @@ class Trainer:
         self.steps_per_second += weight * (rate - self.steps_per_second) if self.steps_per_second else rate
         self.step_ms = 1000.0 / self.steps_per_second
 
-    def _record_snapshot(self) -> State | None:
-        """Push the current parameters of every seed; if they diverged, push nothing and return
-        State.DIVERGED."""
+    def _record_snapshot(self, paced: bool = False) -> State | None:
+        """Push the current parameters of every seed (`paced`: once the pace lets the picture change by as
+        much as they change it); if they diverged, push nothing and return State.DIVERGED."""
         if self.histories[0].latest_step() >= self.step:
             return None
         weights = self.engine.parameters()
-        losses = self.engine.domain_loss()
+        losses, change = self.engine.domain_pass()
         bad = ~np.isfinite(losses) | ~np.isfinite(weights).all(axis=1)
         if bad.any():
             seed = int(np.argmax(bad))
             return self._diverged(self.step, seed, float(losses[seed]))
+        if paced:  # the fastest-changing seed sets the pace: every cell's picture stays watchable
+            waited = self._wait_for_pace(float(change.max()))
+            self.pacer.recorded(time.perf_counter(), waited, float(change.max()))
         for s, history in enumerate(self.histories):
             history.push(self.step, weights[s], float(losses[s]))
-        self.geometry.submit(self.step, weights)
+        self.geometry.submit(self.step)
         return None
 
     def _diverged(self, step: int, seed_index: int, loss: float) -> State:
@@ -234,29 +260,59 @@ class Trainer:
 
     # ---- results -----------------------------------------------------------------------------
 
-    def runs(self, geometry_timeout: float | None = None) -> list[Run]:
-        """One Run per seed with everything recorded so far (callable while training); once training
-        has ended, waits up to `geometry_timeout` s for the last snapshots' geometry (by default 30 s
-        after a run that finished, 1 s after a stop: someone pressed Ctrl+C or closed the window and
-        waits; what is not measured by then stays unknown in the run file)."""
+    def runs(self) -> list[Run]:
+        """One Run per seed with everything recorded so far (callable while training: one locked read
+        of each history)."""
         cfg = self.config
-        if self.done:
-            if geometry_timeout is None:
-                geometry_timeout = GEOMETRY_WAIT_FINISHED if self.state is State.FINISHED else GEOMETRY_WAIT_STOPPED
-            self.geometry.drain(geometry_timeout)
         runs = []
         for seed, history in zip(cfg.seeds, self.histories):
-            steps, weights, snap_loss = history.arrays()
-            geometry_steps, regions, density, status = history.geometry()
-            loss_steps, loss = history.losses.arrays()
+            record = history.record(weights=True)
             meta = cfg.with_seed(seed).as_meta()
-            meta.update(device=str(self.device), torch_version=torch.__version__, created=now_iso(),
-                        ginn_gl_version=__version__, steps_done=int(steps[-1]),
+            meta.update(image_source=self.target.source, image_sha256=self.target.sha256,
+                        device=str(self.device), torch_version=torch.__version__, created=now_iso(),
+                        ginn_gl_version=__version__, steps_done=int(record.steps[-1]),
                         state=self.state.value, message=self.message,
                         train_seconds=round(self.elapsed, 3))
-            if not np.array_equal(geometry_steps, steps):  # thinned between the two reads: read both again
-                return self.runs(geometry_timeout=0.0)
-            runs.append(Run(meta=meta, steps=steps, weights=weights, snap_loss=snap_loss,
-                            loss_steps=loss_steps, loss=loss, target=self.target.pixels.copy(),
-                            regions=regions, density=density, status=status))
+            assert record.weights is not None
+            runs.append(Run(meta=meta, steps=record.steps.copy(), weights=record.weights.copy(),
+                            snap_loss=record.losses.copy(), loss_steps=record.loss_steps.copy(),
+                            loss=record.loss.copy(), target=self.target.pixels.copy(),
+                            regions=record.regions.copy(), density=record.density.copy(),
+                            status=record.status.copy()))
         return runs
+
+    def finish(self, saving: Saving | None = None, *, guard: SignalGuard | None = None, wait: bool = True,
+               report: Callable[[int], None] | None = None, final: bool = True) -> Finished:
+        """End the run, all of it, in this order: stop the worker and wait for it; let the geometry helper
+        measure what is left (after a whole run, while it makes progress, until a signal arrives; after a
+        stop, at most GEOMETRY_WAIT_STOPPED s; not at all if `wait` is False: a run to discard);
+        end the helper; save a run per seed to `saving`'s paths (a failed place falls back to the
+        current or the temporary folder); then, if `final`, ignore later signals (the program only
+        reports and exits). Signals meanwhile are counted, never raised (`guard`). `report(left)` hears
+        the count of snapshots still being measured. Calling it again returns the same result."""
+        if self._finished is not None:
+            return self._finished
+        with _shield(guard):
+            signals = guard.count if guard is not None else 0
+            self.stop()
+            if not wait:
+                timeout = 0.0
+            elif self.state is State.FINISHED:
+                timeout = GEOMETRY_WAIT_FINISHED
+            else:
+                timeout = GEOMETRY_WAIT_STOPPED
+            self.geometry.wait(timeout, lambda: guard is not None and guard.count > signals, report)
+            self.geometry.close()
+            runs = self.runs()
+            saved, problems = [], []
+            for path, run in zip(saving.paths if saving else (), runs):
+                landed, problem = save_with_fallback(path, run, saving.overwrite if saving else False)
+                if landed is not None:
+                    saved.append(landed)
+                if problem is not None:
+                    problems.append(problem)
+        if guard is not None and final:
+            guard.saved()
+        unmeasured = sum(int((run.regions < 0).sum()) for run in runs)
+        self._finished = Finished(runs, saved, problems, unmeasured, self.geometry.problem)
+        return self._finished

@@ -11,25 +11,27 @@ panel; carry out requests (screenshot, restart, quit); swap; log the frame; slee
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
 
+from ginn_gl.core.errors import UserError
 from ginn_gl.core.history import Snapshot
 from ginn_gl.core.pace import DEFAULT_PACE
 from ginn_gl.core.progress import State
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.render.context import software_renderer
 from ginn_gl.render.renderer import Blit, OffscreenTarget
+from ginn_gl.ui.controls import Settings, dispatch
 from ginn_gl.ui.diagram import THUMBNAIL
 from ginn_gl.ui.framelog import FrameLog
-from ginn_gl.ui.grid import Grid, Session
+from ginn_gl.ui.grid import Grid, Session, weights_key
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
-from ginn_gl.ui.overlays import build_confirm, build_help, view_badge
+from ginn_gl.ui.overlays import Notices, build_confirm, build_help, view_badge
 from ginn_gl.ui.panel import Panel, PanelInput
-from ginn_gl.ui.viewstate import Settings, dispatch
 from ginn_gl.ui.window import Input, Window
 
 PANEL_WIDTH = 470.0
@@ -51,6 +53,7 @@ class App:
         self.fps = fps
         self.frame_log = FrameLog(frame_log) if frame_log else None
         self.window = Window(*size, title)
+        self.closed = False
         self.ctx = self.window.ctx
         self.software = software_renderer(self.ctx)
         self.ui = ImGuiRenderer(self.ctx)
@@ -70,6 +73,7 @@ class App:
         self.snapshot: Snapshot | None = None  # what the view shows
         self.confirm_restart: int | None = None  # a seed: asking before a finished run is discarded
         self.help_rect: tuple[float, float, float, float] | None = None
+        self.notices = Notices()
         self._last_time = self._frame_started = time.perf_counter()
         self._attach(session)
 
@@ -78,9 +82,9 @@ class App:
         self.serial += 1
         self.grid = Grid(self.ctx, self.blit, self.window.finish, self.software, session.tracks, session.lead)
         primary = session.primary
-        pace = session.trainer.pacer.pace if session.trainer is not None else DEFAULT_PACE
+        pace = session.trainer.progress().pace if session.trainer is not None else DEFAULT_PACE
         self.settings = Settings(sizes=primary.sizes, pace=pace)
-        self.panel = Panel(sizes=primary.sizes, width=PANEL_WIDTH * self.window.ui_scale, seed_field=primary.seed)
+        self.panel = Panel(sizes=primary.sizes, width=PANEL_WIDTH * self.window.ui_scale, seed_text=str(primary.seed))
 
     @property
     def renderer(self):
@@ -114,7 +118,7 @@ class App:
         """Seconds a frame must leave to training: on a CPU rasteriser, while training runs flat out
         (not waiting for its pace), the frames take at most one core-time in SOFTWARE_DUTY."""
         trainer = self.session.trainer
-        if not (self.software and self.training) or trainer.progress().keeping_pace:
+        if trainer is None or not (self.software and self.training) or trainer.progress().keeping_pace:
             return 0.0
         return SOFTWARE_DUTY * self._frame_work
 
@@ -145,7 +149,7 @@ class App:
         self._pointer(arrived)
         settings.advance(dt)
         trainer = self.session.trainer
-        if trainer is not None and trainer.pacer.pace != settings.pace:
+        if trainer is not None and trainer.progress().pace != settings.pace:
             trainer.set_pace(settings.pace)
         shown = settings.resolve(history, self.training)
         data = PanelInput(history=history, snapshot=shown, activation=track.activation,
@@ -165,6 +169,8 @@ class App:
         self.grid.labels(len(self.grid.cells) > 1)
         if shown is not None and self.snapshot is not None and shown.step != self.snapshot.step:
             view_badge(self.view_rect[0] / size.scale, f"view: step {self.snapshot.step:,}")
+        self.notices.add(started, settings.notices)
+        self.notices.build(started, self.view_rect[0] / size.scale, float(size.height))
         imgui.render()
 
         self.ctx.screen.use()
@@ -192,11 +198,10 @@ class App:
     def _resolve_cells(self) -> None:
         """Each cell's snapshot: the focused cell's is the slider's, the others their newest at or before
         its step (their own newest while following live)."""
-        focus = self.grid.focus
-        following = self.settings.follow_live or self.snapshot is None
+        focus, shown = self.grid.focus, self.snapshot
+        step = None if self.settings.follow_live or shown is None else shown.step
         for index, cell in enumerate(self.grid.cells):
-            cell.snapshot = self.snapshot if index == focus else \
-                cell.track.history.read(None if following else self.snapshot.step)
+            cell.snapshot = shown if index == focus else cell.track.history.read(step)
 
     @property
     def view_scale(self) -> float:
@@ -206,20 +211,24 @@ class App:
         if self.frame_log is None:
             return
         shown = self.snapshot
+        noted = self.frame_log.problem
         self.frame_log.write(t=time.time(), step=None if shown is None else shown.step,
                              newest=self.session.primary.history.latest_step(), training=self.training,
                              scale=round(self.view_scale, 4),
                              view_ms=None if drawn is None or drawn.seconds is None else round(drawn.seconds * 1e3, 3),
                              keys=keys, following=self.settings.follow_live, frame_ms=round(self.frame_ms, 2))
+        if self.frame_log.problem and not noted:
+            self.settings.notify(self.frame_log.problem)
 
     def _draw_thumbnail(self, neuron: int | None) -> None:
         """The hovered diagram node's activation over the view, each pixel evaluated (not scaled down)."""
         key = (self.renderer.weights_key, neuron, self.settings.view.domain)
-        if neuron is None or key == self._thumbnail_key:
+        if neuron is None or key == self._thumbnail_key or self.snapshot is None:
             return
         probe = ViewSettings(self.session.primary.sizes, shown=np.zeros(len(self.settings.view.shown), bool),
                              domain=self.settings.view.domain, probe=neuron)
-        self.renderer.set_weights(self.snapshot.weights, key=(self.serial, self.grid.focus, self.snapshot.step))
+        self.renderer.set_weights(self.snapshot.weights, key=weights_key(self.serial, self.grid.focus,
+                                                                          self.snapshot.step))
         with self.thumbnail:
             self.renderer.draw((0, 0, *self.thumbnail.size), probe)
         self._thumbnail_key = key
@@ -269,8 +278,9 @@ class App:
                 continue
             if not self._over_view(event.x, event.y):
                 continue
-            if event.kind == "wheel":
-                view.zoom_about(self.view_point(event.x, event.y), WHEEL_ZOOM ** event.amount)
+            point = self.view_point(event.x, event.y)
+            if event.kind == "wheel" and point is not None:
+                view.zoom_about(point, WHEEL_ZOOM ** event.amount)
             elif event.kind == "double":
                 view.reset_domain()
         if arrived.drag is not None:
@@ -293,7 +303,7 @@ class App:
         x0, y0, x1, y1 = self.settings.view.domain
         return (x0 + (x1 - x0) * fb_x / side, y0 + (y1 - y0) * (1 - fb_y / side))
 
-    def toggle_maximised(self) -> None:
+    def cycle_maximised(self) -> None:
         """The next cell alone, then the next, ..., then all again (Tab)."""
         grid = self.grid
         grid.maximised = None if grid.maximised == len(grid.cells) - 1 or len(grid.cells) == 1 else \
@@ -305,18 +315,33 @@ class App:
         settings = self.settings
         if settings.screenshot_requested:
             settings.screenshot_requested = False
-            self.last_screenshot = self.window.screenshot()
-            print(f"screenshot saved to {self.last_screenshot}", flush=True)
+            try:
+                self.last_screenshot = self.window.screenshot(None if settings.screenshot_whole_window else
+                                                              self.grid.area())
+            except OSError as exc:
+                note = f"no screenshot: cannot write under screenshots/ ({exc.strerror or exc})"
+                print(f"ginn-gl: {note}", file=sys.stderr, flush=True)
+            else:
+                note = f"saved {self.last_screenshot}"
+                print(f"screenshot saved to {self.last_screenshot}", flush=True)
+            settings.notify(note)
         if settings.cycle_requested:
             settings.cycle_requested = False
-            self.toggle_maximised()
+            self.cycle_maximised()
+        if settings.pause_requested:
+            settings.pause_requested = False
+            trainer = self.session.trainer
+            if trainer is not None and not trainer.done:
+                paused = trainer.progress().pause_asked
+                trainer.resume() if paused else trainer.pause()
+                settings.notify("training resumed" if paused else "training paused: Space resumes it")
         if settings.restart_requested:
             settings.restart_requested = False
             session = self.session
             seed = session.primary.seed if settings.restart_seed is None else settings.restart_seed
             if session.restart is None:
                 return
-            if session.trainer.state is State.FINISHED:  # a whole run: ask before it is thrown away
+            if session.trainer is not None and session.trainer.state is State.FINISHED:  # ask before it goes
                 self.confirm_restart = seed
             else:
                 self.restart(seed)
@@ -326,35 +351,34 @@ class App:
         if answer is None:
             return
         seed, self.confirm_restart = self.confirm_restart, None
-        if answer:
+        if answer and seed is not None:
             self.restart(seed)
 
     def restart(self, seed: int) -> None:
         """Stop the current training (its run is discarded) and train a fresh network."""
         old = self.session
+        if old.restart is None:
+            return
+        try:
+            fresh = old.restart(seed)
+        except UserError as exc:  # e.g. seeds past 2^64 - 1 for several seeds from a large first one
+            self.settings.notify(str(exc))
+            return
         if old.trainer is not None:
-            old.trainer.stop()
-            old.trainer.geometry.finish(timeout=0.0)  # its run is discarded: measure no more of it
-        fresh = old.restart(seed)
-        fresh.trainer.set_pace(self.settings.pace)  # the pace the user chose carries over
-        fresh.trainer.start()
+            old.trainer.finish(None, wait=False)  # discarded: its worker and its geometry helper end now
+        if fresh.trainer is not None:
+            fresh.trainer.set_pace(self.settings.pace)  # the pace the user chose carries over
+            fresh.trainer.start()
         self.grid.release()
         self._attach(fresh)
 
     # ---- closing ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop training (within a second) and close the window; the caller saves the trainer's runs."""
-        trainer = self.session.trainer
-        try:
-            if trainer is not None:
-                trainer.stop()
-        finally:
-            self._destroy()
-
-    def _destroy(self) -> None:
-        if self.window is None:
+        """Close the window at once; the caller ends the training run (Trainer.finish)."""
+        if self.closed:
             return
+        self.closed = True
         if self.frame_log is not None:
             self.frame_log.close()
         self.ui.textures.pop(self.thumbnail.texture.glo, None)
@@ -363,4 +387,3 @@ class App:
         self.grid.release()
         self.blit.release()
         self.window.destroy()
-        self.window = None

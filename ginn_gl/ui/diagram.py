@@ -11,7 +11,7 @@ from ginn_gl.core.history import Snapshot
 from ginn_gl.core.network import split_parameters
 from ginn_gl.core.palette import INPUT_NODE, OUTPUT_BOUNDARY, neuron_colours
 from ginn_gl.core.selection import layer_offsets, locate
-from ginn_gl.ui.viewstate import Settings
+from ginn_gl.ui.controls import Settings
 
 MAX_EDGES = 3000
 THUMBNAIL = 160  # logical pixels a side: the hovered neuron's activation, drawn per pixel
@@ -89,10 +89,10 @@ class Diagram:
             for i in range(n):
                 centre = at(column / (columns - 1), (i + 0.5) / n)
                 if column in (0, columns - 1):
-                    colour, name = (INPUT_NODE, "xy"[i]) if column == 0 else (OUTPUT_BOUNDARY, "p")
-                    draw.add_circle_filled(centre, radius, imgui.get_color_u32(imgui.ImVec4(*colour, 1)))
+                    rgb, name = (INPUT_NODE, "xy"[i]) if column == 0 else (OUTPUT_BOUNDARY, "p")
+                    draw.add_circle_filled(centre, radius, imgui.get_color_u32(imgui.ImVec4(*rgb, 1)))
                     draw.add_text((centre[0] - 4, centre[1] - radius - 14), imgui.get_color_u32(
-                        imgui.ImVec4(*colour, 1)), name)
+                        imgui.ImVec4(*rgb, 1)), name)
                     continue
                 index = offsets[column - 1] + i
                 self.node_centres[index] = centre

@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import moderngl
 import numpy as np
 from imgui_bundle import imgui
 
 from ginn_gl.core.history import History, Snapshot
+from ginn_gl.core.progress import TrainingRun
 from ginn_gl.core.runfile import Run, printable
 from ginn_gl.core.view import ViewSettings, grid_shape, view_for
-from ginn_gl.render.renderer import NetworkRenderer
+from ginn_gl.render.renderer import Blit, NetworkRenderer
 from ginn_gl.ui.lossplot import SEED_COLOURS
 from ginn_gl.ui.viewpane import VIEW_BUDGET, Drawn, ViewPane
 
@@ -40,8 +42,8 @@ class Session:
 
     tracks: list[Track]
     device: str
-    trainer: object | None = None  # the Trainer while training (pace, pause, resume, stop, progress, runs)
-    restart: Callable[[int], Session] | None = None  # a fresh training session from a first seed
+    trainer: TrainingRun | None = None  # while training: pace, pause, resume, progress, finish
+    restart: Callable[[int], Session] | None = None  # a fresh training session from a first seed (not started)
     lead: int = 0  # the track whose snapshots the slider steps through: the longest (seeds train in step)
 
     @property
@@ -64,6 +66,11 @@ def replay_session(runs: list[Run]) -> Session:
     return Session(tracks, device=f"replay of {where}", lead=longest)
 
 
+def weights_key(serial: int, cell: int, step: int) -> tuple[int, int, int]:
+    """What tells uploaded weights apart: the session (bumped on restart), the cell and the step."""
+    return serial, cell, step
+
+
 @dataclass
 class Cell:
     track: Track
@@ -77,16 +84,16 @@ class Cell:
 class Grid:
     """The cells, their panes, and one renderer per network shape (its program compiled once)."""
 
-    ctx: object
-    blit: object
+    ctx: moderngl.Context
+    blit: Blit
     finish: Callable[[], None]
     software: bool
     tracks: list[Track]
     lead: int = 0  # the cell the panel follows when none of its shape is maximised
     cells: list[Cell] = field(default_factory=list)
-    renderers: dict = field(default_factory=dict)
+    renderers: dict[tuple[tuple[int, ...], str], NetworkRenderer] = field(default_factory=dict)
     maximised: int | None = None  # the cell shown alone, or None for all
-    _targets: dict = field(default_factory=dict)  # each renderer's uploaded target (tracks may differ)
+    _targets: dict[int, np.ndarray] = field(default_factory=dict)  # each renderer's uploaded target (tracks differ)
 
     def __post_init__(self) -> None:
         for track in self.tracks:
@@ -126,6 +133,13 @@ class Grid:
             top = window_height - (cell.rect[1] + side) / scale  # window units, from the top
             # the label keeps the size labels() measured last frame: clicks arrive before it draws
             cell.label_rect = (cell.rect[0] / scale + LABEL_PAD, top + LABEL_PAD, *cell.label_rect[2:])
+
+    def area(self) -> tuple[int, int, int, int]:
+        """The visible cells' bounding rectangle in framebuffer pixels: x, y (bottom left), w, h."""
+        cells = self.visible
+        x0, y0 = min(c.rect[0] for c in cells), min(c.rect[1] for c in cells)
+        x1, y1 = max(c.rect[0] + c.rect[2] for c in cells), max(c.rect[1] + c.rect[2] for c in cells)
+        return x0, y0, x1 - x0, y1 - y0
 
     def cell_at(self, x: float, y: float, scale: float, window_height: float) -> Cell | None:
         """The visible cell under a window position."""
@@ -183,7 +197,7 @@ class Grid:
             if self._targets.get(id(renderer)) is not cell.track.target:
                 renderer.set_target(cell.track.target)
                 self._targets[id(renderer)] = cell.track.target
-            renderer.set_weights(cell.snapshot.weights, key=(serial, index, cell.snapshot.step))
+            renderer.set_weights(cell.snapshot.weights, key=weights_key(serial, index, cell.snapshot.step))
             drawn = cell.pane.update(renderer, view_for(view, cell.track.sizes), renderer.weights_key,
                                      cell.rect[2], budget, whole)
             if drawn.seconds is not None:

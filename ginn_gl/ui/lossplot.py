@@ -9,7 +9,8 @@ import math
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from ginn_gl.ui.viewstate import X_AXES, Settings
+from ginn_gl.core.history import HistoryRecord
+from ginn_gl.ui.controls import X_AXES, Settings
 
 PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket means
 EMPTY_LOSS = (0.01, 1.0)  # the y range before there are two points to fit
@@ -47,25 +48,50 @@ def linear_ticks(low: float, high: float, most: int = 3) -> list[float]:
     return [low, high]
 
 
-def set_ticks(axis: int, values: list[float]) -> None:
+def set_ticks(axis: int, values: list[float], labels: list[str] | None = None) -> None:
     if values:
-        implot.setup_axis_ticks(axis, values, [f"{v:g}" for v in values])
+        implot.setup_axis_ticks(axis, values, labels or [f"{v:g}" for v in values])
+
+
+def compact(value: float) -> str:
+    """A step axis label that fits under its tick: 200k, 1.5M, 900."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= size and value % (size / 10) == 0:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def setup_step_axis(axis: str, low: float, high: float) -> None:
+    """The x axis both plots share, over [low, high]: a little room right of the last point, so the last
+    tick's label is not cut at the frame, and labels short enough to fit (200k, not 200000)."""
+    if axis == "log step":
+        implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
+        implot.setup_axis_limits(implot.ImAxis_.x1, max(low, 1.0), max(high, 10.0) * 1.25, implot.Cond_.always)
+        return
+    high = max(high, low + 1.0)
+    implot.setup_axis_limits(implot.ImAxis_.x1, low, high + 0.05 * (high - low), implot.Cond_.always)
+    ticks = linear_ticks(low, high, 4)
+    set_ticks(implot.ImAxis_.x1, ticks, [compact(v) for v in ticks])
+
+
+def measured(record: HistoryRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, regions, density, status) of a record's measured snapshots, as plot values."""
+    known = record.measured
+    return (record.steps[known].astype(np.float64), record.regions[known].astype(np.float64),
+            record.density[known].astype(np.float64), record.status[known])
 
 
 class LossPlot:
     def __init__(self) -> None:
-        self._key: object = None
+        self._key: HistoryRecord | None = None  # the record the curves were derived from
         self.data: dict[str, np.ndarray] = {}
-        self._geometry_key: object = None
-        self.geometry: tuple[np.ndarray, ...] = ()
+        self._geometry_key: HistoryRecord | None = None
+        self.geometry: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (np.zeros(0),) * 4
 
-    def update(self, history) -> dict[str, np.ndarray]:
-        """The history's curves as float64 arrays, copied again only when the history changed."""
-        key = (id(history), history.version, history.losses.last_step)
-        if key != self._key:
-            steps = history.steps()
-            snap_loss = history.snapshot_losses()
-            loss_steps, loss = history.losses.arrays()
+    def curves(self, record: HistoryRecord) -> dict[str, np.ndarray]:
+        """A record's curves as float64 arrays, derived again only for another record."""
+        if record is not self._key:
+            steps, snap_loss, loss_steps, loss = record.steps, record.losses, record.loss_steps, record.loss
             if len(loss) > PLOT_POINTS:  # means of `width` entries; the unfinished tail is its own point
                 width = -(-len(loss) // PLOT_POINTS)
                 cut = len(loss) // width * width
@@ -74,36 +100,33 @@ class LossPlot:
                 loss = np.concatenate([loss[:cut].reshape(-1, width).mean(axis=1), [tail.mean()] if len(tail) else []])
             self.data = {"steps": steps.astype(np.float64), "snap_loss": snap_loss.astype(np.float64),
                          "loss_steps": loss_steps.astype(np.float64), "loss": loss.astype(np.float64)}
-            self._key = key
+            self._key = record
         return self.data
 
-    def update_geometry(self, history) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(steps, regions, density, status) of the measured snapshots, copied again when they change."""
-        key = (id(history), history.version)
-        if key != self._geometry_key:
-            steps, regions, density, status = history.geometry()
-            known = regions >= 0
-            self.geometry = (steps[known].astype(np.float64), regions[known].astype(np.float64),
-                             density[known].astype(np.float64), status[known])
-            self._geometry_key = key
+    def measured_geometry(self, record: HistoryRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, regions, density, status) of a record's measured snapshots, derived again for another record."""
+        if record is not self._geometry_key:
+            self.geometry = measured(record)
+            self._geometry_key = record
         return self.geometry
 
-    def _geometry_points(self, settings: Settings, history, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _geometry_points(self, settings: Settings, record: HistoryRecord,
+                         steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Plot x of the measured snapshots at `steps`, and which of them the x axis can show."""
-        x = self._x(steps, self.update(history)["steps"], settings.x_axis)
+        x = self._x(steps, self.curves(record)["steps"], settings.x_axis)
         return x, (x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool))
 
-    def geometry_shown(self, settings: Settings, history) -> bool:
+    def geometry_shown(self, settings: Settings, record: HistoryRecord) -> bool:
         """Whether the geometry plot has curves to draw: then it labels the step axis for both plots."""
-        return int(self._geometry_points(settings, history, self.update_geometry(history)[0])[1].sum()) >= 2
+        return int(self._geometry_points(settings, record, self.measured_geometry(record)[0])[1].sum()) >= 2
 
-    def build_geometry(self, settings: Settings, history, shown_step: int | None, height: float,
-                       others: tuple = ()) -> None:
+    def build_geometry(self, settings: Settings, record: HistoryRecord, shown_step: int | None, height: float,
+                       others: tuple[tuple[str, HistoryRecord], ...] = ()) -> None:
         """Regions (left axis) and the two densities (right axis) over the same steps; with runs side by
-        side (`others`: label, history), each run's regions in its loss plot colour."""
-        steps, regions, density, _ = self.update_geometry(history)  # once: the helper may add to it meanwhile
-        all_steps = self.update(history)["steps"]
-        x, keep = self._geometry_points(settings, history, steps)
+        side (`others`: label, record), each run's regions in its loss plot colour."""
+        steps, regions, density, _ = self.measured_geometry(record)
+        all_steps = self.curves(record)["steps"]
+        x, keep = self._geometry_points(settings, record, steps)
         if keep.sum() < 2:  # nothing to plot yet: say so, in the plot's room
             imgui.begin_child("##geometry-empty", (-1.0, height))
             imgui.text_disabled("Linear regions and boundary density: measured\nbeside training, "
@@ -114,25 +137,22 @@ class LossPlot:
                  | implot.Flags_.no_legend)  # the coloured names below the plot are its legend
         if implot.begin_plot("##geometry", (-1.0, height), flags):
             auto = implot.AxisFlags_.auto_fit
-            implot.setup_axes("", "", auto, auto)  # the axis choice below names x
+            implot.setup_axes("", "", implot.AxisFlags_.none, auto)  # the axis choice below names x
+            setup_step_axis(settings.x_axis, *self.x_range(settings, record))
             if not others:  # the densities' axis
                 implot.setup_axis(implot.ImAxis_.y2, "", auto | implot.AxisFlags_.opposite)
                 set_ticks(implot.ImAxis_.y2, linear_ticks(float(density[keep].min()), float(density[keep].max())))
-            if settings.x_axis == "log step":
-                implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
             curves = [("##regions", x[keep], regions[keep], implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
                       ("##near", x[keep], density[keep, 0], implot.ImAxis_.y2, GEOMETRY_COLOURS[1]),
                       ("##elsewhere", x[keep], density[keep, 1], implot.ImAxis_.y2, GEOMETRY_COLOURS[2])]
             if others:  # one regions curve per run: the densities of nine runs would be a tangle
                 curves = []
                 for k, (_, run) in enumerate(others):
-                    if run is history:
+                    if run is record:
                         r_x, r_regions = x[keep], regions[keep]
                     else:
-                        r_steps, r_regions = run.geometry()[:2]
-                        known = r_regions >= 0
-                        r_x = self._x(r_steps[known].astype(np.float64), all_steps, settings.x_axis)
-                        r_regions = r_regions[known].astype(np.float64)
+                        r_steps, r_regions = measured(run)[:2]
+                        r_x = self._x(r_steps, all_steps, settings.x_axis)
                         r_keep = r_x > 0 if settings.x_axis == "log step" else np.ones(len(r_x), bool)
                         r_x, r_regions = r_x[r_keep], r_regions[r_keep]
                     curves.append((f"##regions{k}", r_x, r_regions, implot.ImAxis_.y1,
@@ -146,6 +166,13 @@ class LossPlot:
                 implot.plot_line(label, xs, values, spec)
             self._marker_and_seek(settings, all_steps, shown_step)
             implot.end_plot()
+
+    def x_range(self, settings: Settings, record: HistoryRecord) -> tuple[float, float]:
+        """The step axis' extent: the followed run's snapshots (by step, or by index)."""
+        steps = self.curves(record)["steps"]
+        if settings.x_axis == "snapshot":
+            return 0.0, float(max(len(steps) - 1, 1))
+        return (float(steps[0]), float(steps[-1])) if len(steps) else (0.0, 1.0)
 
     @staticmethod
     def _x(steps: np.ndarray, all_steps: np.ndarray, axis: str) -> np.ndarray:
@@ -164,12 +191,12 @@ class LossPlot:
             settings.playing = False
             settings.seek(int(steps[self._nearest(steps, implot.get_plot_mouse_pos().x, settings.x_axis)]))
 
-    def build(self, settings: Settings, history, shown_step: int | None, total_steps: int, height: float,
-              others: tuple = (), x_labels: bool = True) -> None:
-        """`history`'s curves (the run the slider follows); with runs side by side, `others` holds every
-        run's (label, history), `history` among them: a full-image loss curve each, in its colour.
+    def build(self, settings: Settings, record: HistoryRecord, shown_step: int | None, total_steps: int,
+              height: float, others: tuple[tuple[str, HistoryRecord], ...] = (), x_labels: bool = True) -> None:
+        """`record`'s curves (the run the slider follows); with runs side by side, `others` holds every
+        run's (label, record), `record` among them: a full-image loss curve each, in its colour.
         Without `x_labels` the step axis has no numbers (the geometry plot below gives them)."""
-        plot = self.update(history)
+        plot = self.curves(record)
         steps, snap_loss = plot["steps"], plot["snap_loss"]
         if settings.x_axis == "snapshot":
             snap_x = np.arange(len(steps), dtype=np.float64)
@@ -183,39 +210,39 @@ class LossPlot:
             keep = loss_x > 0
             loss_x, loss_y = loss_x[keep], loss_y[keep]
         curves = []  # (label, x, y, run is history): the full-image loss of each run, in its colour
-        for label, run in (others if others else (("full image", history),)):
-            if run is history:
+        for label, run in (others if others else (("full image", record),)):
+            if run is record:
                 x, y = snap_x, snap_loss
             else:
-                x = self._x(run.steps().astype(np.float64), steps, settings.x_axis)
-                y = run.snapshot_losses().astype(np.float64)
+                x = self._x(run.steps.astype(np.float64), steps, settings.x_axis)
+                y = run.losses.astype(np.float64)
                 keep = x > 0 if settings.x_axis == "log step" else np.ones(len(x), bool)
                 x, y = x[keep], y[keep]
-            curves.append((label, x, np.maximum(y, 1e-9), run is history))
+            curves.append((label, x, np.maximum(y, 1e-9), run is record))
         show_minibatch = len(loss_x) > 1 and not others
         flags = implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
         if others:  # the cells' labels carry each run's colour: a legend of nine would hide the curves
             flags |= implot.Flags_.no_legend
         if implot.begin_plot("##loss", (-1.0, height), flags):
             fit = max(len(snap_x), len(loss_x)) > 1
-            auto = implot.AxisFlags_.auto_fit if fit else implot.AxisFlags_.none
             x_flags = implot.AxisFlags_.no_label | (implot.AxisFlags_.none if x_labels else
                                                     implot.AxisFlags_.no_tick_labels)
-            implot.setup_axes("", "loss", auto | x_flags, auto)
+            implot.setup_axes("", "loss", x_flags, implot.AxisFlags_.none)
             implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
             # One row at the top right, where a falling loss never is; the early, steep part stays visible.
             implot.setup_legend(implot.Location_.north_east, implot.LegendFlags_.horizontal)
-            if settings.x_axis == "log step":
-                implot.setup_axis_scale(implot.ImAxis_.x1, implot.Scale_.log10)
             if not fit:  # one point (or none) fits no range: show the run's length and a loss decade
                 x_end = {"snapshot": 1.0}.get(settings.x_axis, float(max(total_steps, 10)))
                 implot.setup_axes_limits(1.0 if settings.x_axis == "log step" else 0.0, x_end, *EMPTY_LOSS,
                                          implot.Cond_.always)
             else:
+                setup_step_axis(settings.x_axis, *self.x_range(settings, record))
                 ys = [y for *_, y, _ in curves if len(y)] + ([np.maximum(loss_y, 1e-9)] if show_minibatch else [])
-                if ys:
+                if ys:  # the log axis follows the data, with room above and below: the whole curve shows
                     values = np.concatenate(ys)
-                    set_ticks(implot.ImAxis_.y1, log_ticks(float(values.min()), float(values.max())))
+                    low, high = float(values.min()) / 1.3, float(values.max()) * 1.3
+                    implot.setup_axis_limits(implot.ImAxis_.y1, low, high, implot.Cond_.always)
+                    set_ticks(implot.ImAxis_.y1, log_ticks(low, high))
             if show_minibatch:
                 faint = implot.Spec()
                 faint.line_color = imgui.ImVec4(0.62, 0.62, 0.70, 0.45)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
-from ginn_gl.ui.viewstate import KEYMAP, MOUSE_HELP
+from ginn_gl.ui.controls import KEYMAP, MOUSE_HELP
 
 OVERLAY_FLAGS = (imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize | imgui.WindowFlags_.no_collapse
                  | imgui.WindowFlags_.no_saved_settings | imgui.WindowFlags_.always_auto_resize)
@@ -49,6 +49,32 @@ def build_confirm(x: float, y: float, saves_on_close: bool) -> bool | None:
         answer = False
     imgui.end()
     return answer
+
+
+NOTICE_SECONDS = 4.0
+
+
+class Notices:
+    """The notes that answer keys ("saved ...", "M: nothing is training"), each shown for NOTICE_SECONDS at
+    the view's bottom, newest last."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[float, str]] = []
+
+    def add(self, now: float, texts: list[str]) -> None:
+        self.shown += [(now, text) for text in texts]
+        texts.clear()
+
+    def build(self, now: float, x: float, bottom: float) -> None:
+        self.shown = [(when, text) for when, text in self.shown if now - when < NOTICE_SECONDS][-3:]
+        draw = imgui.get_foreground_draw_list()
+        y = bottom
+        for _, text in reversed(self.shown):
+            size = imgui.calc_text_size(text)
+            y -= size.y + 12
+            draw.add_rect_filled((x + 10, y), (x + 22 + size.x, y + size.y + 8),
+                                 imgui.get_color_u32(imgui.ImVec4(0, 0, 0, 0.8)), 4.0)
+            draw.add_text((x + 16, y + 4), imgui.get_color_u32(imgui.ImVec4(1.0, 1.0, 1.0, 1.0)), text)
 
 
 def view_badge(x: float, text: str) -> None:

@@ -6,28 +6,29 @@ sets the trainer's events); requests such as a restart are carried out by the ap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from imgui_bundle import imgui
 
-from ginn_gl.core.history import Snapshot
-from ginn_gl.core.lifecycle import changes
-from ginn_gl.core.pace import MAX_PACE, MIN_PACE, pace_label
+from ginn_gl.core.config import MAX_SEED
+from ginn_gl.core.history import History, HistoryRecord, Snapshot
+from ginn_gl.core.lifecycle import Change, NeuronStatus, changes, status_counts
+from ginn_gl.core.pace import MAX_PACE, MIN_PACE, PACE_UNIT, pace_label
 from ginn_gl.core.palette import family_name, neuron_colours
-from ginn_gl.core.progress import State
+from ginn_gl.core.progress import Progress, State, TrainingRun
 from ginn_gl.core.selection import hidden_widths, layer_offsets, locate
-from ginn_gl.core.view import DEFAULT_DOMAIN, VIEWS
+from ginn_gl.core.view import BACKGROUNDS, DEFAULT_DOMAIN
+from ginn_gl.ui.controls import MAX_SPEED, MIN_SPEED, Settings
 from ginn_gl.ui.diagram import Diagram
+from ginn_gl.ui.grid import Track
 from ginn_gl.ui.lossplot import LossPlot
-from ginn_gl.ui.viewstate import MAX_SPEED, MIN_SPEED, Settings
 
-LOSS_PLOT_HEIGHT = 100.0
-GEOMETRY_PLOT_HEIGHT = 85.0
+LOSS_PLOT_HEIGHT = 90.0
+GEOMETRY_PLOT_HEIGHT = 75.0
 DIAGRAM_HEIGHTS = (60.0, 210.0)  # the diagram takes what is left of the window, within these
 STATUS_LINES = 5  # the status section's lines at most (while training): the diagram leaves room for them
-STATUS_MARKS = {0: "dead: never active on the picture's pixels", 1: "always on: active on every pixel, so its "
-                "line never crosses the picture", 2: "switching: its line crosses the picture"}
 OPEN = imgui.TreeNodeFlags_.default_open
 
 
@@ -35,10 +36,10 @@ OPEN = imgui.TreeNodeFlags_.default_open
 class PanelInput:
     """What the panel shows this frame, read by the app."""
 
-    history: object  # History
+    history: History
     snapshot: Snapshot | None  # the snapshot shown (None while the history is empty)
     activation: str
-    trainer: object | None  # the Trainer, or None when replaying
+    trainer: TrainingRun | None  # None when replaying
     seed: int
     device: str
     frame_ms: float
@@ -47,14 +48,14 @@ class PanelInput:
     title: str
     view_path: str = "fragment"  # the shader that draws the view: fragment or compute
     thumbnail: int | None = None  # the texture (GL name) holding the probed neuron's activation
-    tracks: tuple = ()  # the networks shown side by side (Track: label, history), the first the primary
+    tracks: Sequence[Track] = ()  # the networks shown side by side, the first the primary
 
 
 @dataclass
 class Panel:
     sizes: list[int]
     width: float = 470.0  # logical pixels
-    seed_field: int = 0
+    seed_text: str = "0"  # the seed field's text: restart with this seed
     button_rects: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     seed_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # where to click to type a seed
     lifecycle_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # its header: where to click to open
@@ -77,16 +78,19 @@ class Panel:
         imgui.begin(data.title, None, flags)
         imgui.push_item_flag(imgui.ItemFlags_.no_tab_stop, True)  # Tab is ours (the grid), not a field's
         self._training(settings, data)
-        total = data.trainer.config.steps if data.trainer is not None else int(data.history.latest_step())
+        # One locked read of each history this frame: every plot and list below draws from these.
+        records = {id(track.history): track.history.record() for track in data.tracks}
+        record = records.get(id(data.history)) or data.history.record()
+        total = data.trainer.config.steps if data.trainer is not None else int(record.steps[-1])
         shown_step = None if data.snapshot is None else data.snapshot.step
         if imgui.collapsing_header("Loss and geometry", OPEN):
-            others = tuple((t.label, t.history) for t in data.tracks) if len(data.tracks) > 1 else ()
-            self.loss_plot.build(settings, data.history, shown_step, total, LOSS_PLOT_HEIGHT, others,
-                                 x_labels=not self.loss_plot.geometry_shown(settings, data.history))
-            self.loss_plot.build_geometry(settings, data.history, shown_step, GEOMETRY_PLOT_HEIGHT, others)
+            others = tuple((t.label, records[id(t.history)]) for t in data.tracks) if len(data.tracks) > 1 else ()
+            self.loss_plot.build(settings, record, shown_step, total, LOSS_PLOT_HEIGHT, others,
+                                 x_labels=not self.loss_plot.geometry_shown(settings, record))
+            self.loss_plot.build_geometry(settings, record, shown_step, GEOMETRY_PLOT_HEIGHT, others)
             self.loss_plot.build_axis_choice(settings, bool(others))
         if imgui.collapsing_header("History", OPEN):
-            self._history(settings, data)
+            self._history(settings, data, record)
         if imgui.collapsing_header("View", OPEN):
             self._view(settings)
         if imgui.collapsing_header("Neurons", OPEN):
@@ -100,13 +104,13 @@ class Panel:
             # The list takes what the smallest diagram and Status leave, so the panel still fits.
             room = (imgui.get_content_region_avail().y - status - DIAGRAM_HEIGHTS[0]
                     - 2 * imgui.get_frame_height_with_spacing())
-            self.lifecycle.build(settings, self.loss_plot.update_geometry(data.history), room)
+            self.lifecycle.build(settings, self.loss_plot.measured_geometry(record), room)
         if imgui.collapsing_header("Network", OPEN):
             room = imgui.get_content_region_avail().y - status
             self.probe = self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)),
                                             data.thumbnail)
         if imgui.collapsing_header("Status", OPEN):
-            self._status(data)
+            self._status(data, record)
         self.overflow = imgui.get_scroll_max_y()  # pixels the panel would have to scroll: 0 when it fits
         imgui.pop_item_flag()
         imgui.end()
@@ -122,12 +126,14 @@ class Panel:
         fraction = progress.step / progress.total if progress.total else 1.0
         imgui.progress_bar(fraction, (-1.0, 0.0), f"step {progress.step:,} of {progress.total:,}"
                                                   f"  ({progress.state.value})")
-        if progress.state in (State.READY, State.RUNNING):
+        if not progress.state.done and not progress.pause_asked:
             if imgui.button("Pause"):
                 trainer.pause()
-        elif progress.state == State.PAUSED:
+            self._tooltip("Pause training (Space, while following live)")
+        elif not progress.state.done:
             if imgui.button("Resume"):
                 trainer.resume()
+            self._tooltip("Resume training (Space, while following live)")
         else:
             imgui.begin_disabled()
             imgui.button("Done")
@@ -139,28 +145,34 @@ class Panel:
             imgui.set_tooltip("Train again from a fresh network with the same seed (R).\n"
                               "The current run is discarded, not saved.")
         imgui.same_line()
-        imgui.set_next_item_width(110)
-        _, self.seed_field = imgui.input_int("##seed", self.seed_field)
+        imgui.set_next_item_width(170)
+        # Text, not ImGui's 32-bit int field: seeds run to 2^64 - 1.
+        _, self.seed_text = imgui.input_text("##seed", self.seed_text, imgui.InputTextFlags_.chars_decimal)
         lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
         self.seed_rect = (lo.x, lo.y, hi.x, hi.y)
-        self.seed_field = max(0, self.seed_field)
+        seed = parse_seed(self.seed_text)
         imgui.same_line()
-        if imgui.button("Restart with seed"):
-            settings.request_restart(self.seed_field)
+        imgui.begin_disabled(seed is None)
+        if imgui.button("Restart with seed") and seed is not None:
+            settings.request_restart(seed)
+        imgui.end_disabled()
+        if seed is None:
+            imgui.text_colored(imgui.ImVec4(1.0, 0.45, 0.35, 1.0), f"a seed is a whole number from 0 to {MAX_SEED}")
         if trainer.message:
             imgui.text_wrapped(trainer.message)
 
-    def _history(self, settings: Settings, data: PanelInput) -> None:
+    def _history(self, settings: Settings, data: PanelInput, record: HistoryRecord) -> None:
         snapshot = data.snapshot
         if snapshot is None:
             imgui.text_disabled("no snapshot yet")
             return
-        steps = self.loss_plot.update(data.history)["steps"]  # this frame's copy: positions map to steps
+        steps = record.steps  # this frame's record: positions map to steps
         position = int(np.clip(np.searchsorted(steps, snapshot.step), 0, len(steps) - 1))
+        # The values beside the sliders, never on them: a slider's grab would cover part of its text.
+        imgui.text(f"step {snapshot.step:,}   loss {snapshot.loss:.4f}   snapshot {snapshot.index + 1} of "
+                   f"{snapshot.count}")
         imgui.set_next_item_width(-1)
-        changed, value = imgui.slider_int("##history", position, 0, len(steps) - 1,
-                                          f"step {snapshot.step:,}   loss {snapshot.loss:.4f}   "
-                                          f"({snapshot.index + 1} of {snapshot.count})")
+        changed, value = imgui.slider_int("##history", position, 0, len(steps) - 1, "")
         if changed:
             settings.playing = False
             settings.seek(int(steps[value]))
@@ -184,25 +196,37 @@ class Panel:
             if imgui.is_item_hovered():
                 imgui.set_tooltip("Follow the newest snapshot (End)")
             imgui.same_line()
-        imgui.set_next_item_width(-1)
         if settings.pacing:  # following a live run: the slider sets the training pace; its right end is max
+            imgui.text(f"pace {pace_label(settings.pace)}")
+            self._tooltip("Training pace: how fast the picture may change, in percent of it a second (+ and -;\n"
+                          "M: max, as fast as the hardware goes). Quiet stretches pass at full speed.")
+            imgui.same_line()
+            imgui.set_next_item_width(-1)
             value = MAX_PACE if settings.pace is None else settings.pace
-            text = "pace max" if settings.pace is None else "pace %.3g snapshots/s"
-            changed, value = imgui.slider_float("##pace", value, MIN_PACE, MAX_PACE, text,
+            changed, value = imgui.slider_float("##pace", value, MIN_PACE, MAX_PACE, "",
                                                 imgui.SliderFlags_.logarithmic)
             if changed:
                 settings.pace = None if value >= MAX_PACE else value
         else:
-            _, settings.speed = imgui.slider_float("##speed", settings.speed, MIN_SPEED, MAX_SPEED,
-                                                   "play %.3g snapshots/s", imgui.SliderFlags_.logarithmic)
+            imgui.text(f"play {settings.speed:.3g}/s")
+            self._tooltip("Playback speed in snapshots per second (+ and -)")
+            imgui.same_line()
+            imgui.set_next_item_width(-1)
+            _, settings.speed = imgui.slider_float("##speed", settings.speed, MIN_SPEED, MAX_SPEED, "",
+                                                   imgui.SliderFlags_.logarithmic)
+
+    @staticmethod
+    def _tooltip(text: str) -> None:
+        if imgui.is_item_hovered():
+            imgui.set_tooltip(text)
 
     def _view(self, settings: Settings) -> None:
         view = settings.view
-        for i, name in enumerate(VIEWS):
+        for i, name in enumerate(BACKGROUNDS):
             if i:
                 imgui.same_line()
-            if imgui.radio_button(name, view.view == name):
-                view.view = name
+            if imgui.radio_button(name, view.background == name):
+                view.background = name
         _, view.output_boundary = imgui.checkbox("p = 0.5 line", view.output_boundary)
         imgui.same_line()
         if imgui.checkbox("stretch", view.contrast == "stretch")[0]:
@@ -268,23 +292,23 @@ class Panel:
                         view.toggle_neuron(index)
                 lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
                 self.button_rects[index] = (lo.x, lo.y, hi.x, hi.y)
-                state = int(status[index]) if status is not None else -1
+                state = NeuronStatus(int(status[index])) if status is not None else NeuronStatus.UNMEASURED
                 mark_status(draw, (lo.x, lo.y, hi.x, hi.y), state, index == view.solo)
                 if imgui.is_item_hovered():
                     view.highlighted = index
                     imgui.set_tooltip(f"layer {layer + 1} ({family_name(layer)}), neuron {neuron}: "
-                                      f"{'shown' if on else 'hidden'}; {STATUS_MARKS.get(state, 'not measured yet')}"
+                                      f"{'shown' if on else 'hidden'}; {state.label}: {state.meaning}"
                                       f"{lag}.\nClick to toggle, Ctrl+click to show it alone")
                 if neuron + 1 < width and hi.x + 2 * size < right:
                     imgui.same_line(0.0, 2.0)
             imgui.pop_id()
         if status is not None and (status >= 0).all():
-            counts = [np.bincount(status[view.layer_slice(layer)], minlength=3)
-                      for layer in range(len(hidden_widths(self.sizes)))]
+            counts = [status_counts(status[view.layer_slice(layer)]) for layer in range(len(hidden_widths(self.sizes)))]
             imgui.text_wrapped("switching / dead (struck) / always on (dot):  " + "   ".join(
-                f"L{layer + 1} {c[2]}/{c[0]}/{c[1]}" for layer, c in enumerate(counts)))
+                f"L{layer + 1} {c[NeuronStatus.SWITCHING]}/{c[NeuronStatus.DEAD]}/{c[NeuronStatus.ALWAYS_ON]}"
+                for layer, c in enumerate(counts)))
 
-    def _status(self, data: PanelInput) -> None:
+    def _status(self, data: PanelInput, record: HistoryRecord) -> None:
         history, trainer = data.history, data.trainer
         if trainer is None:
             imgui.text(data.device)
@@ -299,29 +323,43 @@ class Panel:
                 imgui.text(f"pace {pace_label(progress.pace)}: " + self._pace_state(progress))
         scale = "" if data.view_scale >= 1.0 else f", refining from 1/{round(1 / data.view_scale)}"
         imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms ({data.view_path} shader{scale})")
-        behind = trainer.geometry.pending if trainer is not None else 0  # the helper measures on idle time only
-        imgui.text(f"{len(history):,} snapshots, {history.used_bytes / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
-                   + (f", thinned {history.thinned}x" if history.thinned else "")
+        behind = trainer.geometry_lag if trainer is not None else 0  # the helper measures on idle time only
+        imgui.text(f"{len(record):,} snapshots, {history.used_bytes / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
+                   + (f", thinned {record.thinned}x" if record.thinned else "")
                    + (f", geometry {behind:,} behind" if behind > 1 else ""))
+        if trainer is not None and trainer.geometry_problem:
+            imgui.text_wrapped(f"{trainer.geometry_problem}: regions and density are not measured from here on")
         imgui.text_disabled("F1 or ? shows the keys")
 
     @staticmethod
-    def _pace_state(progress) -> str:
-        if progress.state is State.PAUSED:
-            return "paused"
+    def _pace_state(progress: Progress) -> str:
+        if progress.state is State.PAUSED or progress.pause_asked:
+            return "paused (Space resumes)"
+        shown = f" ({progress.change_rate:.3g}{PACE_UNIT}, {progress.snapshot_rate:.3g} snapshots/s)" \
+            if progress.snapshot_rate else ""
         if progress.pace is not None and progress.keeping_pace:
-            return "the hardware keeps up"
+            return "the hardware keeps up" + shown
         limit = "as fast as the hardware goes" if progress.pace is None else "the hardware cannot keep up"
-        return limit + (f" ({progress.snapshot_rate:.3g} snapshots/s)" if progress.snapshot_rate else "")
+        return limit + shown
 
 
-def mark_status(draw, rect: tuple[float, float, float, float], state: int, solo: bool) -> None:
-    """Over a neuron's toggle: dead struck through, always-on a white dot (it draws no line), solo ringed."""
+def parse_seed(text: str) -> int | None:
+    """The seed a field holds, or None when it is not one (ASCII digits, 0 to 2^64 - 1)."""
+    text = text.strip()
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    seed = int(text)
+    return seed if seed <= MAX_SEED else None
+
+
+def mark_status(draw: imgui.ImDrawList, rect: tuple[float, float, float, float], state: NeuronStatus,
+                solo: bool) -> None:
+    """Over a neuron's toggle: dead struck through, always on a white dot (it draws no line), solo ringed."""
     x0, y0, x1, y1 = rect
     white = imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 0.9))
-    if state == 0:
+    if state is NeuronStatus.DEAD:
         draw.add_line((x0 + 2, y1 - 2), (x1 - 2, y0 + 2), white, 2.0)
-    elif state == 1:
+    elif state is NeuronStatus.ALWAYS_ON:
         draw.add_circle_filled(((x0 + x1) / 2, (y0 + y1) / 2), 3.0, white)
     if solo:
         draw.add_rect((x0 - 2, y0 - 2), (x1 + 2, y1 + 2), imgui.get_color_u32(imgui.ImVec4(1, 0.85, 0.2, 1)),
@@ -333,10 +371,11 @@ class Lifecycle:
 
     def __init__(self, sizes: list[int]):
         self.sizes = sizes
-        self._key: object = None
-        self.entries: list = []
+        self._key: tuple[int, int] | None = None
+        self.entries: list[Change] = []
 
-    def build(self, settings: Settings, geometry, room: float = 120.0) -> None:
+    def build(self, settings: Settings, geometry: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+              room: float = 120.0) -> None:
         """The list, at most `room` pixels tall (three rows at least, and at most 120 px)."""
         steps, _, _, status = geometry
         key = (len(steps), int(steps[-1]) if len(steps) else -1)

@@ -63,6 +63,10 @@ class ViewPane:
         self.full: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
         self.reduced: dict[int, tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
 
+    def _full(self) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
+        assert self.full is not None, "update() sizes the pane before it draws"
+        return self.full
+
     @property
     def scale(self) -> float:
         return 1.0 if self.rows_done >= self.side else 1.0 / self.reduction
@@ -113,7 +117,7 @@ class ViewPane:
             self.key = key
             k = choose_reduction(self.seconds_per_pixel, side, budget) if self.progressive and not whole else 1
             if k == 1:
-                spent += self._draw(self.full[1], renderer, view, side, 1.0)
+                spent += self._draw(self._full()[1], renderer, view, side, 1.0)
                 self.rows_done = side
             else:
                 size = math.ceil(side / k)
@@ -127,7 +131,7 @@ class ViewPane:
             rows = side - self.rows_done if whole else \
                 band_rows(self.seconds_per_pixel or 1e-6, side, budget, side - self.rows_done)
             top = side - self.rows_done
-            spent += self._draw(self.full[1], renderer, view, side, 1.0, (top - rows, top))
+            spent += self._draw(self._full()[1], renderer, view, side, 1.0, (top - rows, top))
             self.rows_done += rows
             drew = True
         return Drawn(spent if drew else None, self.scale)
@@ -143,7 +147,7 @@ class ViewPane:
             x, y = origin
             self.ctx.viewport = (x, y, side, side)
             self.ctx.scissor = (x, y + side - self.rows_done, side, self.rows_done)
-            self.blit.draw(self.full[0], origin)
+            self.blit.draw(self._full()[0], origin)
             self.ctx.scissor = None
 
     def _release_targets(self) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from ginn_gl.core.errors import UserError
+from ginn_gl.core.outputs import free_name, write_atomically
 
 NO_DISPLAY = ("no display to open a window on ({why}); train headlessly with `ginn-gl train`, "
               "then draw the run with `ginn-gl render` or `ginn-gl export`")
@@ -210,7 +211,7 @@ class Window:
         imgui.new_frame()
         drag = None
         if self._held_from is not None:
-            drag = (*self._held_from, *self._drag)
+            drag = (self._held_from[0], self._held_from[1], self._drag[0], self._drag[1])
             self._drag = [0.0, 0.0]
         arrived = Input(self.keys, self.pointer, drag)
         self.keys, self.pointer, self.pending = [], [], False
@@ -238,14 +239,16 @@ class Window:
         raw = self.ctx.screen.read(viewport=viewport, components=3, alignment=1)
         return np.frombuffer(raw, np.uint8).reshape(height, width, 3)[::-1].copy()
 
-    def screenshot(self, folder: Path = Path("screenshots")) -> Path:
+    def screenshot(self, viewport: tuple[int, int, int, int] | None = None,
+                   folder: Path = Path("screenshots")) -> Path:
+        """The framebuffer's `viewport` (all of it by default) as a new PNG under `folder`, written as every
+        output is (a temporary name, then moved; never over a file); an OSError says why it failed."""
         from PIL import Image
 
-        pixels = self.read((0, 0, self.size.fb_width, self.size.fb_height))
+        pixels = self.read(viewport or (0, 0, self.size.fb_width, self.size.fb_height))
         folder.mkdir(exist_ok=True)
-        path = folder / f"ginn-gl-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')[:-3]}.png"
-        Image.fromarray(pixels).save(path)
-        return path
+        path = free_name(folder / f"ginn-gl-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')[:-3]}.png")
+        return write_atomically(path, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"))
 
     def destroy(self) -> None:
         imgui.backends.glfw_shutdown()

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ginn_gl.core.history import Snapshot
-from ginn_gl.core.pace import DEFAULT_PACE, MAX_PACE, MIN_PACE
+from ginn_gl.core.pace import DEFAULT_PACE, DEFAULT_SPEED, MAX_PACE, MAX_SPEED, MIN_PACE, MIN_SPEED
 from ginn_gl.core.view import ViewSettings
 
 X_AXES = ("step", "log step", "snapshot")
-MIN_SPEED, MAX_SPEED = MIN_PACE, MAX_PACE  # snapshots per second in autoplay: the pace's unit and range
 SPEED_FACTOR = 1.5
 
 
@@ -29,29 +28,31 @@ class Settings:
     """Everything the user can change in the window, and what they asked the window to do."""
 
     sizes: list[int]
-    view: ViewSettings = field(default=None)  # what the view draws
+    view: ViewSettings = field(init=False)  # what the view draws: ViewSettings' defaults for `sizes`
     follow_live: bool = True  # show the newest snapshot as it arrives
     step: int = 0  # when not following: show the newest snapshot at or before this step
     playing: bool = False
-    speed: float = DEFAULT_PACE  # snapshots per second in autoplay
-    pace: float | None = DEFAULT_PACE  # snapshots per second that training runs at (None: max)
+    speed: float = DEFAULT_SPEED  # snapshots per second in autoplay
+    pace: float | None = DEFAULT_PACE  # percent of the picture a second that training shows (None: max)
     training: bool = False  # a run is training: following it live, + and - change its pace
     x_axis: str = "step"  # of the loss plot
     show_help: bool = False
     # Requests the window carries out in the frame they are made.
     quit_requested: bool = False
     screenshot_requested: bool = False
+    screenshot_whole_window: bool = False  # Shift+S: the window, panel included; S: the view alone
     restart_requested: bool = False
     restart_seed: int | None = None  # None: the same seed
     cycle_requested: bool = False  # Tab: maximise the next cell of a grid
+    pause_requested: bool = False  # Space while following live: pause training, or resume it
+    notices: list[str] = field(default_factory=list)  # notes for the window to show, oldest first
     _moves: int = 0  # snapshots to move by at the next resolve (keys and buttons)
     _play_clock: float = 0.0  # autoplay's fraction of a snapshot still to go
     _rewind_at_end: bool = False  # play was pressed: start over if the newest is shown
     _pace_before_max: float = DEFAULT_PACE
 
     def __post_init__(self) -> None:
-        if self.view is None:
-            self.view = ViewSettings(self.sizes, output_boundary=True)
+        self.view = ViewSettings(self.sizes)
 
     # ---- which snapshot ------------------------------------------------------------------------
 
@@ -99,6 +100,10 @@ class Settings:
     # ---- autoplay ------------------------------------------------------------------------------
 
     def toggle_play(self) -> None:
+        """Space: while following a live run, pause or resume training; else play or pause the history."""
+        if self.training and self.follow_live and not self.playing:
+            self.pause_requested = True
+            return
         if self.playing:
             self.playing = False
             return
@@ -128,6 +133,9 @@ class Settings:
 
     def toggle_max_pace(self) -> None:
         """Training as fast as the hardware goes, or back to the pace it had."""
+        if not self.training:
+            self.notify("M sets the training pace, and nothing is training now: + and - set the playback speed")
+            return
         if self.pace is None:
             self.pace = self._pace_before_max
         else:
@@ -152,18 +160,27 @@ class Settings:
         self.view.toggle_layer(int(key[-1]) - 1)
 
     def all_lines(self) -> None:
+        """A: every line, and no neuron alone any more."""
         self.view.set_all(True)
+        self.view.solo = None
 
     def no_lines(self) -> None:
         self.view.set_all(False)
 
     # ---- requests ------------------------------------------------------------------------------
 
+    def notify(self, text: str) -> None:
+        """A short note the window shows over the view for a few seconds (an answer to a key)."""
+        self.notices.append(text)
+
     def toggle_help(self) -> None:
         self.show_help = not self.show_help
 
     def request_screenshot(self) -> None:
-        self.screenshot_requested = True
+        self.screenshot_requested, self.screenshot_whole_window = True, False
+
+    def request_window_screenshot(self) -> None:
+        self.screenshot_requested, self.screenshot_whole_window = True, True
 
     def request_restart(self, seed: int | None = None) -> None:
         self.restart_requested, self.restart_seed = True, seed
@@ -189,8 +206,8 @@ class Binding:
 
 DIGITS = tuple(str(n) for n in range(1, 10))
 KEYMAP: tuple[Binding, ...] = (
-    Binding(("SPACE",), "Space", "play / pause the history; at the end it joins live while training "
-            "runs, else it loops", Settings.toggle_play),
+    Binding(("SPACE",), "Space", "pause / resume training while following live; otherwise play / pause the "
+            "history (at its end it joins live while training runs, else it loops)", Settings.toggle_play),
     Binding(("EQUAL", "KP_ADD"), "+", "faster: the training pace while following live, else the playback "
             "(also = and the keypad +)", Settings.faster, repeat=True),
     Binding(("MINUS", "KP_SUBTRACT"), "-", "slower: the training pace while following live, else the playback "
@@ -209,15 +226,18 @@ KEYMAP: tuple[Binding, ...] = (
             Settings.toggle_contrast),
     Binding(DIGITS + tuple(f"KP_{d}" for d in DIGITS), "1 .. 9", "toggle a hidden layer's lines",
             Settings.toggle_layer_key, with_key=True),
-    Binding(("A",), "A", "all lines", Settings.all_lines),
+    Binding(("A",), "A", "all lines (and leave solo)", Settings.all_lines),
     Binding(("N",), "N", "no lines", Settings.no_lines),
-    Binding(("S",), "S", "save a screenshot PNG (under screenshots/)", Settings.request_screenshot),
+    Binding(("S",), "S", "save the view as a PNG at full resolution (under screenshots/)",
+            Settings.request_screenshot),
+    Binding(("SHIFT+S",), "Shift+S", "save the whole window as a PNG, panel included",
+            Settings.request_window_screenshot),
     Binding(("R",), "R", "restart training with the same seed (the current run is discarded; a finished "
             "one asks first)",
             Settings.request_restart),
     Binding(("TAB",), "Tab", "seeds side by side: the next cell alone, ..., then all again (or click a label)",
             Settings.request_cycle),
-    Binding(("F1", "SHIFT+SLASH"), "F1 or ?", "this help", Settings.toggle_help),
+    Binding(("F1", "SHIFT+SLASH"), "F1 or ?", "the keys (this list)", Settings.toggle_help),
     Binding(("ESCAPE", "Q"), "Esc / Q", "quit (the run is saved)", Settings.request_quit),
 )
 MOUSE_HELP = ("Mouse", "wheel zooms the view, drag pans it, double-click resets it")

@@ -9,7 +9,7 @@ import pytest
 
 from ginn_gl.core.history import History, snapshot_bytes
 from ginn_gl.core.view import ViewSettings
-from ginn_gl.ui.viewstate import KEYMAP, MAX_SPEED, MIN_SPEED, Settings, dispatch
+from ginn_gl.ui.controls import KEYMAP, MAX_SPEED, MIN_SPEED, Settings, dispatch
 
 SIZES = [2, 4, 3, 1]
 N_PARAMS = 4 * 3 + 3 * 4 + 4
@@ -120,7 +120,7 @@ def test_view_keys():
     s = Settings(sizes=SIZES)
     for key, expected in (("T", "target"), ("T", "prediction"), ("E", "error"), ("T", "target")):
         assert dispatch(s, key, shift=False, repeated=False)
-        assert s.view.view == expected
+        assert s.view.background == expected
     assert dispatch(s, "2", shift=False, repeated=False) and s.view.shown.tolist() == [True] * 4 + [False] * 3
     assert dispatch(s, "SLASH", shift=True, repeated=False) and s.show_help, "? is shifted /"
     assert not dispatch(s, "SLASH", shift=False, repeated=False), "/ alone is not bound"
@@ -147,8 +147,10 @@ def test_zoom_keeps_the_point_under_the_mouse():
 def test_the_readme_lists_exactly_the_keymaps_keys():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     table = readme[readme.index("| key |"):].split("\n\n")[0].splitlines()[2:]  # past header and rule
-    rows = [re.match(r"\| (.+?) \|", line).group(1) for line in table]
-    assert rows == [binding.label for binding in KEYMAP]
+    rows = [re.match(r"\| (.+?) \| (.+) \|$", line).groups() for line in table]
+    assert [key for key, _ in rows] == [binding.label for binding in KEYMAP]
+    for (key, text), binding in zip(rows, KEYMAP):
+        assert text.replace("`", "") == binding.help, f"the README's help for {key} differs from F1's"
 
 
 def test_plus_and_minus_set_the_pace_while_following_a_live_run_else_the_playback_speed():
@@ -180,7 +182,7 @@ def test_the_plotted_minibatch_curve_reaches_the_newest_step(points):
 
     history = History(N_PARAMS, 1 << 22)
     history.losses.push(np.arange(points, dtype=np.float32))
-    plot = LossPlot().update(history)
+    plot = LossPlot().curves(history.record())
     assert plot["loss_steps"][-1] == points and len(plot["loss"]) <= PLOT_POINTS
     assert plot["loss"].mean() == pytest.approx((points - 1) / 2, rel=0.01), "bucket means of the whole curve"
 

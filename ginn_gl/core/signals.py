@@ -1,28 +1,32 @@
 """Ctrl+C, SIGTERM and SIGHUP (from `timeout`, `docker stop`, systemd, a closed terminal) all end a
 run the same way: the worker stops and what was recorded is saved. While it is being saved, more
-signals wait until the file is whole."""
+signals wait until the file is whole; once it is saved, they are ignored."""
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 STOPPING = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())
 
 
-class Stop:
-    """Installed in the main thread: a stopping signal raises KeyboardInterrupt there, as Ctrl+C does."""
+class SignalGuard:
+    """Installed in the main thread: a stopping signal raises KeyboardInterrupt there, as Ctrl+C does,
+    except while shielded (a run is being saved), when it is only counted (a wait may end on it)."""
 
     def __init__(self) -> None:
-        self.received: int | None = None
+        self.received: int | None = None  # the first stopping signal
+        self.count = 0  # stopping signals so far: a wait that a signal may cut short watches it
         self._shielded = False
         for sig in STOPPING:
             signal.signal(sig, self._handle)
 
-    def _handle(self, signum: int, _frame) -> None:
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
         first = self.received is None
         self.received = self.received or signum
+        self.count += 1
         if first and not self._shielded:
             raise KeyboardInterrupt
 
@@ -33,7 +37,7 @@ class Stop:
 
     @contextmanager
     def shielded(self) -> Iterator[None]:
-        """While saving: signals are noted, never raised, so the save cannot be cut in half."""
+        """While ending and saving: signals are counted, never raised, so the save cannot be cut in half."""
         self._shielded = True
         try:
             yield
