@@ -319,3 +319,41 @@ def test_weights_travel_losslessly(runs):
     back = decode_weights(text, *run.weights.shape)
     assert back.dtype == np.float32 and np.array_equal(back.view(np.uint32), run.weights.view(np.uint32))
     assert len(text) < 0.7 * run.weights.nbytes * 4 / 3, "smaller than plain base64 of the float32 bytes"
+
+
+def test_wheel_zooms_about_the_pointer_drag_pans_and_the_loss_plot_seeks(browser, runs, pages, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+    from selenium.webdriver.common.by import By
+
+    from ginn_gl.core.view import ViewSettings
+
+    run = load_run(runs["first"])
+    open_page(browser, pages["single"], f"#step={int(run.steps[-1])}&size={SIZE}")
+    view = browser.find_element(By.ID, "view")
+    # One wheel notch up, 30 px right and 20 px below the view's centre: 1.2 times closer about that point.
+    ActionChains(browser).scroll_from_origin(ScrollOrigin.from_element(view, 30, 20), 0, -100).perform()
+    settle(browser)
+    expected = ViewSettings(run.layers)
+    expected.zoom_about(((SIZE / 2 + 30) / SIZE, (SIZE / 2 + 20) / SIZE), 1.2)
+    domain = [float(v) for v in re.search(r"domain=([^&]+)", location_hash(browser)).group(1).split(",")]
+    pixel = (1 - 1 / 1.2) / SIZE  # the pointer lands on a whole pixel; the view may sit half a pixel off
+    assert np.allclose(domain, expected.domain, atol=pixel), (domain, expected.domain)
+    # A drag 16 px left and 8 px up moves the picture with the pointer.
+    ActionChains(browser).move_to_element(view).click_and_hold().move_by_offset(-16, -8).release().perform()
+    settle(browser)
+    expected.domain = tuple(domain)
+    span = expected.domain[2] - expected.domain[0]
+    expected.pan(16 / SIZE * span, 8 / SIZE * span)
+    text = re.search(r"domain=([^&]+)", location_hash(browser)).group(1)
+    assert np.allclose([float(v) for v in text.split(",")], expected.domain, atol=1e-6), (text, expected.domain)
+    assert_same_picture(canvas(browser), rendered([runs["first"]], tmp_path, "--size", SIZE, "--domain", text),
+                        "zoomed and panned")
+    # A click in the middle of the loss plot's step axis shows the snapshot nearest its middle step.
+    plot = browser.find_element(By.ID, "loss")
+    width = plot.size["width"]
+    ActionChains(browser).move_to_element_with_offset(plot, 40 + (width - 58) / 2 - width / 2, 0).click().perform()
+    settle(browser)
+    middle = run.steps[np.abs(run.steps - run.steps[-1] / 2).argmin()]
+    shown = int(re.match(r"#step=(\d+)", location_hash(browser)).group(1))
+    assert abs(shown - middle) <= 0.02 * run.steps[-1], (shown, middle)

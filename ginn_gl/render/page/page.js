@@ -65,12 +65,14 @@ GINN.App = class {
 
   stepIndex() { return Math.max(GINN.searchRight(this.gridSteps, this.state.step) - 1, 0); }
 
+  sameShape(run) { return run.sizes.length === this.sizes.length && run.sizes.every((n, i) => n === this.sizes[i]); }
+
   // The view settings for `run` (view.view_for): another shape shows its neurons by layer and index.
   viewFor(run) {
     const s = this.state, highlighted = s.hover ?? s.highlighted;
     const view = {view: s.view, lineWidth: s.lineWidth, outputBoundary: s.outputBoundary, contrast: s.contrast,
       shading: s.shading, domain: s.domain, shown: s.shown, solo: s.solo, highlighted};
-    if (run.sizes.length === this.sizes.length && run.sizes.every((n, i) => n === this.sizes[i])) return view;
+    if (this.sameShape(run)) return view;
     const shown = new Array(run.hidden).fill(true), mine = GINN.layerOffsets(this.sizes);
     GINN.layerOffsets(run.sizes).forEach((start, layer) => {
       if (layer >= mine.length) return;

@@ -91,7 +91,7 @@ GINN.LossPlot = class {
     const curves = runs.map((run, k) => ({
       xs: run.steps.map((s) => this.x(s)), ys: run.snap_loss, colour: GINN.SEED_COLOURS[k % 9],
       keep: run.steps.map((s) => app.state.xAxis !== "log step" || s > 0), width: k === app.primary ? 2 : 1.5}));
-    if (single && run0HasCurve(runs[0])) {
+    if (single && runs[0].loss.length > 1) {
       const run = runs[0];
       curves.unshift({xs: run.loss_steps.map((s) => this.x(s)), ys: run.loss, colour: [0.62, 0.62, 0.7], alpha: 0.45,
         keep: run.loss_steps.map((s) => app.state.xAxis !== "log step" || s > 0), width: 1, faint: true});
@@ -108,7 +108,7 @@ GINN.LossPlot = class {
     if (!(x1 > x0)) x1 = x0 + 1;
     if (!(y1 > y0)) { y0 /= 2; y1 *= 2; }
     const ly0 = Math.log10(y0), ly1 = Math.log10(y1), pad = 0.04 * (ly1 - ly0);
-    const box = {left: 40, top: 6, width: width - 48, height: height - 24, x0, x1};
+    const box = {left: 40, top: 6, width: width - 58, height: height - 24, x0, x1};
     this.box = box;
     const px = (x) => box.left + box.width * (x - x0) / (x1 - x0);
     const py = (y) => box.top + box.height * (1 - (Math.log10(Math.max(y, 1e-9)) - ly0 + pad) / (ly1 - ly0 + 2 * pad));
@@ -160,8 +160,6 @@ GINN.LossPlot = class {
   }
 };
 
-function run0HasCurve(run) { return run.loss.length > 1; }
-
 GINN.searchLeft = function (sorted, value) {  // numpy.searchsorted(side="left")
   let lo = 0, hi = sorted.length;
   while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] < value) lo = mid + 1; else hi = mid; }
@@ -190,6 +188,7 @@ GINN.Diagram = class {
   }
 
   hover(event) {
+    if (!this.app.sameShape(this.app.runs[this.app.primary])) return;  // the toggles name the first run's neurons
     const rect = this.canvas.getBoundingClientRect(), x = event.clientX - rect.left, y = event.clientY - rect.top;
     let best = null, nearest = (this.radius + 2) ** 2;
     for (const [nx, ny, index] of this.nodes) {
