@@ -6,15 +6,13 @@ import io
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from ginn_gl.core.runfile import load_run
+from ginn_gl.core.runfile import Run, load_run, save_run
 from tests.conftest import IN_CI, one_line_error, run_cli
 
 SIZE = 128  # the cells compared with render: small, as SwiftShader shades on the CPU
@@ -59,19 +57,31 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+def deep_run(path: Path) -> Path:
+    """A 2-64x8-1 network's run file, its snapshots drawn at random as initialisations are (He): too large
+    for a WebGL2 uniform block, so the page reads its weights from the texture. Written, not trained: fast."""
+    sizes = [2, *[64] * 8, 1]
+    rng = np.random.default_rng(5)
+    weights = np.stack([np.concatenate([part for n_in, n_out in zip(sizes[:-1], sizes[1:]) for part in (
+        rng.normal(0.0, (2.0 / n_in) ** 0.5, n_out * n_in), rng.normal(0.0, 0.3, n_out))]) for _ in range(3)])
+    meta = {"layers": sizes, "activation": "relu", "seed": 5, "image": "circle", "resolution": 32, "batch_size": 128,
+            "lr": 1e-3, "schedule": "cosine", "steps": 40, "device": "cpu", "torch_version": "none", "created": "now"}
+    rows, columns = np.mgrid[0:32, 0:32]
+    disc = ((rows - 15.5) ** 2 + (columns - 15.5) ** 2 < 100).astype(np.uint8)
+    return save_run(path, Run(meta=meta, steps=np.array([0, 20, 40]), weights=weights.astype(np.float32),
+                              snap_loss=np.array([0.7, 0.6, 0.5], np.float32), loss_steps=np.array([20, 40]),
+                              loss=np.array([0.65, 0.55], np.float32), target=disc))
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Two short runs trained together (one schedule of steps) and a deep, wide one (the texture path)."""
     folder = tmp_path_factory.mktemp("webpage")
-    trainings = [subprocess.Popen([sys.executable, "-m", "ginn_gl", "train", *map(str, args)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for args in (
-        ("--seeds", "0,1", "--image", "rings", "--resolution", 64, "--steps", 2000, "--lr", "1e-2", "--out",
-         folder / "rings"),
-        ("--layers", ",".join(["64"] * 8), "--resolution", 32, "--steps", 40, "--out", folder / "deep.npz"))]
-    for training in trainings:  # side by side: each mostly waits for its geometry helper
-        _, errors = training.communicate(timeout=300)
-        assert training.returncode == 0, errors
-    return {"first": folder / "rings-seed0.npz", "second": folder / "rings-seed1.npz", "deep": folder / "deep.npz"}
+    result = run_cli("train", "--seeds", "0,1", "--image", "rings", "--resolution", "64", "--steps", "2000",
+                     "--lr", "1e-2", "--out", folder / "rings")
+    assert result.returncode == 0, result.stderr
+    return {"first": folder / "rings-seed0.npz", "second": folder / "rings-seed1.npz",
+            "deep": deep_run(folder / "deep.npz")}
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +162,7 @@ CASES = [  # (snapshot, the address's settings, render's options): three steps, 
 ]
 
 
-def test_the_page_draws_what_render_draws_at_three_steps(browser, runs, pages, tmp_path):
+def test_the_page_draws_what_render_draws_at_three_steps(browser, runs, pages, tmp_path, gl_context):
     run = load_run(runs["first"])
     for case, (where, settings, options) in enumerate(CASES):
         step = int(run.steps[int(where * (len(run) - 1)) if where != -1 else -1])
@@ -167,7 +177,7 @@ def test_the_page_draws_what_render_draws_at_three_steps(browser, runs, pages, t
         assert location_hash(browser) == f"#step={step}{settings}&size={SIZE}", "the address keeps the settings"
 
 
-def test_a_deep_wide_network_draws_through_the_weight_texture(browser, runs, pages, tmp_path):
+def test_a_deep_wide_network_draws_through_the_weight_texture(browser, runs, pages, tmp_path, gl_context):
     program = page_data(pages["deep"])["programs"][0]
     assert program["weights"] == "texture" and "#define WEIGHTS_UBO" not in program["fragment"]
     open_page(browser, pages["deep"], "#step=40&size=48&view=regions")
@@ -175,7 +185,7 @@ def test_a_deep_wide_network_draws_through_the_weight_texture(browser, runs, pag
                         "2-64x8-1 network")
 
 
-def test_runs_side_by_side_show_their_newest_snapshot_at_or_before_the_step(browser, runs, pages, tmp_path):
+def test_runs_side_by_side_show_their_newest_snapshot_at_or_before_the_step(browser, runs, pages, tmp_path, gl_context):
     run = load_run(runs["first"])
     step = int(run.steps[-40]) + 1  # between two snapshots
     open_page(browser, pages["grid"], f"#step={step}&size={SIZE}")
@@ -185,7 +195,7 @@ def test_runs_side_by_side_show_their_newest_snapshot_at_or_before_the_step(brow
     assert len(labels) == 2 and all(f"step {int(run.steps[-40]):,}" in label for label in labels), labels
 
 
-def test_slider_toggle_keys_and_address_change_the_picture(browser, runs, pages, tmp_path):
+def test_slider_toggle_keys_and_address_change_the_picture(browser, runs, pages, tmp_path, gl_context):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -321,7 +331,7 @@ def test_weights_travel_losslessly(runs):
     assert len(text) < 0.7 * run.weights.nbytes * 4 / 3, "smaller than plain base64 of the float32 bytes"
 
 
-def test_wheel_zooms_about_the_pointer_drag_pans_and_the_loss_plot_seeks(browser, runs, pages, tmp_path):
+def test_wheel_zooms_about_the_pointer_drag_pans_and_the_loss_plot_seeks(browser, runs, pages, tmp_path, gl_context):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
     from selenium.webdriver.common.by import By
