@@ -234,6 +234,15 @@ def test_slider_toggle_keys_and_address_change_the_picture(browser, runs, pages,
     target = np.repeat(load_run(runs["first"]).target[:, :, None] * 255, 3, axis=2)
     target = np.kron(target, np.ones((SIZE // 64, SIZE // 64, 1), dtype=int))
     assert np.array_equal(canvas(browser), target), "the target view, pixel for pixel"
+    # + plays faster; Space at the end plays from the start, Space again pauses.
+    ActionChains(browser).send_keys("+").send_keys(Keys.SPACE).perform()
+    settle(browser)
+    settle(browser)
+    ActionChains(browser).send_keys(Keys.SPACE).perform()
+    settle(browser)
+    played = browser.execute_script("return [document.getElementById('speed-text').textContent, "
+                                     "Number(document.getElementById('slider').value), ginnPage.state.playing]")
+    assert played[0] == "play 36 snapshots/s" and 0 < played[1] < len(run) - 1 and not played[2], played
     # ? lists the keys.
     ActionChains(browser).send_keys("?").perform()
     settle(browser)
