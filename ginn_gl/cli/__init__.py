@@ -117,11 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--no-label", action="store_true", help="leave out a grid's labels (run, step, loss)")
     render.set_defaults(func=cmd_render)
 
-    export = drawing_parser(sub, "export", "a run's history as an .mp4, a .gif or a folder of PNGs",
+    export = drawing_parser(sub, "export", "a run's history as an .mp4, a .gif, a folder of PNGs or a web page",
                             "Draw every snapshot of a run (or --frames of them) with no display and write them "
                             "as a video (.mp4, needs `pip install 'ginn-gl[video]'`), an animated GIF, or PNGs "
-                            "in a folder.",
-                            out=("FILE.mp4|FILE.gif|FOLDER", "what to write"),
+                            "in a folder; or write one self-contained web page (.html) that draws the history "
+                            "in the browser (WebGL2), with the window's controls (the view options set what it "
+                            "first shows; --size and --fps do not apply).",
+                            out=("FILE.mp4|FILE.gif|FILE.html|FOLDER", "what to write"),
                             size=("400", "N", "frame size in pixels (default 400)"))
     export.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     export.add_argument("--frames", metavar="N|all",

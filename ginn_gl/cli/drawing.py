@@ -145,6 +145,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         out = check_frames_folder(args.out, "--out", args.overwrite, inputs=args.runs)
     else:
         out = check_output(args.out, "--out", args.overwrite, inputs=args.runs)
+    if kind == "html":
+        return export_page(args, out)
     runs = load_side_by_side(args.runs, MAX_CELLS)
     size = parse_size(args.size)
     if size[0] != size[1]:
@@ -187,6 +189,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote {printable(out)}: {count} frames ({kind}) of {what}, steps {steps[0]:,} to {steps[-1]:,}, "
           f"{side}x{side}{' cells' if len(runs) > 1 else ''}{note}, in {seconds:.1f} s "
           f"({seconds / max(count, 1) * 1e3:.0f} ms a frame)")
+    return 0
+
+
+def export_page(args: argparse.Namespace, out: Path) -> int:
+    """export --out FILE.html: the runs as one self-contained web page (drawn by the browser: no GL here)."""
+    from ginn_gl.render.export import grid_steps, pick_steps, snapshot_at
+    from ginn_gl.render.webpage import build_page
+
+    runs = load_side_by_side(args.runs, MAX_CELLS)
+    view = view_from_args(args, runs[0].layers)
+    keep = None
+    if args.frames is not None:  # --frames N: the snapshots a video's frames would show, else all of them
+        steps = pick_steps(grid_steps(runs), parse_frames(args.frames))
+        keep = [np.unique([snapshot_at(run, step) for step in steps]) for run in runs]
+    html = build_page(runs, run_names(args.runs), view, labels=not args.no_label, keep=keep).encode("utf-8")
+
+    def written(tmp: Path) -> None:
+        tmp.write_bytes(html)
+
+    try:
+        out = write_atomically(out, written, args.overwrite)
+    except OSError as exc:
+        raise UserError(f"cannot write {printable(str(out))} ({exc.strerror or exc}); the old file, if any, is kept; "
+                        "give a writable path with room") from None
+    snapshots = sum(len(run) for run in runs) if keep is None else sum(len(k) for k in keep)
+    print(f"wrote {printable(str(out))}: a web page of {len(runs)} run{'s' if len(runs) > 1 else ''} ({snapshots:,} "
+          f"snapshots, weights lossless), {len(html) / 1024:,.0f} KB; open it in a browser, no server needed")
     return 0
 
 

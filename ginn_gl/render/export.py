@@ -18,11 +18,11 @@ from ginn_gl.render.renderer import NetworkRenderer, render_image
 
 def output_format(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix in (".mp4", ".gif"):
+    if suffix in (".mp4", ".gif", ".html"):
         return suffix[1:]
     if suffix == "" or path.is_dir():
         return "folder"
-    raise UserError(f"--out {path}: unknown kind of output; end it in .mp4 or .gif, or give a folder for PNGs")
+    raise UserError(f"--out {path}: unknown kind of output; end it in .mp4, .gif or .html, or give a folder for PNGs")
 
 
 def label_font(cell: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:

@@ -73,6 +73,33 @@ class WeightLayout:
         return packed
 
 
+def shader_defines(sizes: list[int], activation: str, weights_ubo_texels: int | None) -> dict[str, object]:
+    """network.glsl's #defines for a network; `weights_ubo_texels` when its weights go in a uniform
+    block (None: the texture). One function for the desktop renderer and the web page."""
+    lay = WeightLayout.for_sizes(sizes)
+    defines: dict[str, object] = {
+        "N_LAYERS": len(lay.out),
+        "N_HIDDEN": hidden_count(sizes),
+        "MAX_W4": max(-(-width // 4) for width in sizes),
+        "LAYER_IN4_LIST": ", ".join(map(str, lay.in4)),
+        "LAYER_OUT_LIST": ", ".join(map(str, lay.out)),
+        "W_OFFSET_LIST": ", ".join(map(str, lay.w_offset)),
+        "B_OFFSET_LIST": ", ".join(map(str, lay.b_offset)),
+        # The output's first "neuron" comes after the hidden ones: it has no line of its own.
+        "FIRST_NEURON_LIST": ", ".join(map(str, [*layer_offsets(sizes), hidden_count(sizes)])),
+        "SLOPE": activation_named(activation).shader_slope,
+        # The backgrounds by name, numbered as BACKGROUNDS orders them (u_view holds the number).
+        **{f"VIEW_{name.upper()}": number for number, name in enumerate(BACKGROUNDS)},
+        "WEIGHTS_ROW": WEIGHTS_ROW,
+        "COMPUTE_GROUP": COMPUTE_GROUP,
+    }
+    if lay.tiles <= UNROLL_TILES:
+        defines["UNROLL_LAYERS"] = 1
+    if weights_ubo_texels is not None:
+        defines["WEIGHTS_UBO"] = weights_ubo_texels
+    return defines
+
+
 class NetworkRenderer:
     """Draws one network architecture; `set_*` upload inputs, `draw` renders a frame.
 
@@ -87,29 +114,10 @@ class NetworkRenderer:
         self.layout = WeightLayout.for_sizes(self.sizes)
         lay = self.layout
         self.n_hidden = hidden_count(self.sizes)
-        defines = {
-            "N_LAYERS": len(lay.out),
-            "N_HIDDEN": self.n_hidden,
-            "MAX_W4": max(-(-width // 4) for width in self.sizes),
-            "LAYER_IN4_LIST": ", ".join(map(str, lay.in4)),
-            "LAYER_OUT_LIST": ", ".join(map(str, lay.out)),
-            "W_OFFSET_LIST": ", ".join(map(str, lay.w_offset)),
-            "B_OFFSET_LIST": ", ".join(map(str, lay.b_offset)),
-            # The output's first "neuron" comes after the hidden ones: it has no line of its own.
-            "FIRST_NEURON_LIST": ", ".join(map(str, [*layer_offsets(self.sizes), self.n_hidden])),
-            "SLOPE": activation_named(activation).shader_slope,
-            # The backgrounds by name, numbered as BACKGROUNDS orders them (u_view holds the number).
-            **{f"VIEW_{name.upper()}": number for number, name in enumerate(BACKGROUNDS)},
-            "WEIGHTS_ROW": WEIGHTS_ROW,
-            "COMPUTE_GROUP": COMPUTE_GROUP,
-        }
-        if lay.tiles <= UNROLL_TILES:
-            defines["UNROLL_LAYERS"] = 1
         self.use_ubo = lay.texels * 16 <= min(ctx.info["GL_MAX_UNIFORM_BLOCK_SIZE"], 1 << 16)
-        if self.use_ubo:
-            defines["WEIGHTS_UBO"] = lay.texels
+        self.defines = shader_defines(self.sizes, activation, lay.texels if self.use_ubo else None)
         try:
-            self.program = load_program(ctx, "network.glsl", defines, compute=self.path == "compute")
+            self.program = load_program(ctx, "network.glsl", self.defines, compute=self.path == "compute")
         except ShaderError as exc:  # a driver's limits (registers, uniforms) for a large network
             reason = " ".join(str(exc).split())[:160]
             raise UserError(f"this OpenGL cannot build the shader for the {describe(self.sizes)} network "
