@@ -54,8 +54,22 @@ def clip(edges, line):
     return pieces
 
 
+def chord_length(edges, line):
+    """The length of the line's chord through a convex polygon it crosses strictly, else 0."""
+    pts = corners(edges)
+    values = [line[0] * x + line[1] * y + line[2] for x, y in pts]
+    if not (max(values) > 0 > min(values)):
+        return 0.0
+    n = len(edges)
+    on = [pts[i] for i in range(n) if values[i] == 0]
+    on += [meet(edges[i], line) for i in range(n) if values[i] * values[(i + 1) % n] < 0]
+    (ax, ay), (bx, by) = on  # a line meets a convex polygon's boundary twice
+    return float((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5
+
+
 def exact_regions(flat, sizes, activation, rect=UNIT):
-    """[(pattern tuple, area, logit slope (x, y), intercept)], all Fractions."""
+    """([(pattern tuple, area, logit slope (x, y), intercept)], all Fractions; each hidden neuron's
+    zero set's length; the output boundary's length)."""
     layers = [([[Fraction(float(v)) for v in row] for row in w], [Fraction(float(v)) for v in b])
               for w, b in split_parameters(np.asarray(flat, dtype=np.float64), sizes)]
     leak = Fraction(0) if activation == "relu" else Fraction(LEAKY_SLOPE)
@@ -63,40 +77,55 @@ def exact_regions(flat, sizes, activation, rect=UNIT):
     one, zero = Fraction(1), Fraction(0)
     edges = [(zero, one, -y0), (one, zero, -x1), (zero, one, -y1), (one, zero, -x0)]
     regions = [(edges, [(one, zero, zero), (zero, one, zero)], ())]  # affine maps of the layer's inputs
+    lengths: list[float] = []
     for w, b in layers[:-1]:
-        refined = []
+        refined, layer_lengths = [], [0.0] * len(w)
         for edges, inputs, pattern in regions:
             lines = [tuple(sum(wj * a[d] for wj, a in zip(row, inputs)) + (bj if d == 2 else 0) for d in range(3))
                      for row, bj in zip(w, b)]
             pieces = [(edges, ())]
-            for line in lines:
+            for j, line in enumerate(lines):
+                layer_lengths[j] += chord_length(edges, line)
                 pieces = [(part, bits + (active,)) for part, bits in pieces for active, part in clip(part, line)]
             for part, bits in pieces:
                 slopes = [one if on else leak for on in bits]
                 refined.append((part, [tuple(s * v for v in line) for s, line in zip(slopes, lines)], pattern + bits))
-        regions = refined
+        regions, lengths = refined, lengths + layer_lengths
     (w_out,), (b_out,) = layers[-1]
-    result = []
+    result, output_length = [], 0.0
     for edges, inputs, pattern in regions:
         logit = [sum(wj * a[d] for wj, a in zip(w_out, inputs)) + (b_out if d == 2 else 0) for d in range(3)]
+        output_length += chord_length(edges, logit)
         pts = corners(edges)
         area = sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(pts, pts[1:] + pts[:1])) / 2
         result.append((pattern, area, (logit[0], logit[1]), logit[2]))
-    return result
+    return result, lengths, output_length
+
+
+def segment_lengths(segments):
+    return np.hypot(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1])
 
 
 def compare_with_exact(flat, sizes, activation, rect=UNIT):
-    exact = {pattern: area for pattern, area, _, _ in exact_regions(flat, sizes, activation, rect)}
+    regions, lengths, output_length = exact_regions(flat, sizes, activation, rect)
+    exact = {pattern: (area, slope, intercept) for pattern, area, slope, intercept in regions}
     ours = partition(flat, sizes, activation, rect)
-    mine = {tuple(bool(v) for v in row): float(a) for row, a in zip(ours.patterns, ours.areas)}
+    mine = {tuple(bool(v) for v in row): r for r, row in enumerate(ours.patterns)}
     assert len(mine) == ours.count, "one region per pattern"
-    only_exact = {p: float(a) for p, a in exact.items() if p not in mine}
-    only_ours = {p: a for p, a in mine.items() if p not in exact}
+    only_exact = {p: float(exact[p][0]) for p in exact if p not in mine}
+    only_ours = {p: ours.areas[r] for p, r in mine.items() if p not in exact}
     # The tolerance (1e-12 in distance) may merge or invent slivers, never anything larger.
     assert all(a < 1e-9 for a in only_exact.values()), f"regions missed: {only_exact}"
     assert all(a < 1e-9 for a in only_ours.values()), f"regions that do not exist: {only_ours}"
     for p in exact.keys() & mine.keys():
-        assert abs(float(exact[p]) - mine[p]) < 1e-9, (p, float(exact[p]), mine[p])
+        (area, (sx, sy), intercept), r = exact[p], mine[p]
+        assert abs(float(area) - ours.areas[r]) < 1e-9, (p, float(area), ours.areas[r])
+        scale = 1e-9 * max(1.0, abs(float(sx)), abs(float(sy)), abs(float(intercept)))
+        np.testing.assert_allclose([*ours.slopes[r], ours.intercepts[r]], [float(sx), float(sy), float(intercept)],
+                                   rtol=0, atol=scale)
+    mine_lengths = np.bincount(ours.segment_neurons, segment_lengths(ours.neuron_segments), len(lengths))
+    np.testing.assert_allclose(mine_lengths, lengths, rtol=0, atol=1e-9, err_msg="each neuron's zero set")
+    assert abs(segment_lengths(ours.output_segments).sum() - output_length) < 1e-9, "the output boundary"
     return ours, exact
 
 
@@ -148,6 +177,9 @@ DEGENERATE = {
     "a sliver 1e-10 wide": hand_net([(0, 1, -0.5), (2 ** -33, 1, -0.5), (1, 0, -0.5)]),
     "lines 3e-8 apart": hand_net([(1, 0, -0.25), (1 + 2 ** -23, 0, -0.25), (0, 1, -0.5)]),
     "a vertex on a second-layer line": hand_net([(1, 0, -0.5), (0, 1, -0.5)], [(1, 1, -0.25), (-1, 1, 0.0)]),
+    # Through (17/41, 22/41), which no float holds: only the tolerance keeps rounding from cutting slivers.
+    "three lines through a point off the float grid": hand_net([(3, 7, -5), (5, -2, -1), (8, 5, -6), (2, -9, 4)]),
+    "a second-layer line through that point": hand_net([(3, 7, -5), (5, -2, -1)], [(1, -1, 0), (-1, 1, 0.25)]),
 }
 
 
