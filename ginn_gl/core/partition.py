@@ -24,7 +24,7 @@ import numpy as np
 from ginn_gl.core.network import ACTIVATIONS, LEAKY_SLOPE, evaluate, layer_slices, parameter_count
 
 TOLERANCE = 1e-12  # input units: a vertex this close to a neuron's line is on it
-CHORD_ENTRIES = 1 << 20  # vertex x neuron values a chord pass holds at once (bounds its memory)
+CHORD_ENTRIES = 1 << 20  # (polygon, neuron) pairs a chord pass holds at once: bounds its memory
 LOCATE_CHUNK = 1 << 16  # points a forward pass of locate() takes at once
 DEAD, ALWAYS_ON, SWITCHING = 0, 1, 2  # as ginn_gl.train.geometry and core.lifecycle count them
 
@@ -78,8 +78,7 @@ class Partition:
         order = np.argsort(table, kind="stable")
         found = np.full(len(points), -1, dtype=np.int64)
         x0, y0, x1, y1 = self.rect
-        inside = np.flatnonzero((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0)
-                                & (points[:, 1] <= y1))
+        inside = np.flatnonzero(((points >= (x0, y0)) & (points <= (x1, y1))).all(axis=1))
         for first in range(0, len(inside), LOCATE_CHUNK):
             chosen = inside[first:first + LOCATE_CHUNK]
             hidden = evaluate(self.flat, list(self.sizes), self.activation, points[chosen]).hidden
@@ -121,8 +120,8 @@ def partitions(weights: np.ndarray, sizes: list[int], activation: str,
     if weights.shape[1] != parameter_count(sizes):
         raise ValueError(f"{weights.shape[1]} parameters do not fit layers {sizes}")
     x0, y0, x1, y1 = (float(v) for v in rect)
-    if not (x0 < x1 and y0 < y1) or sizes[0] != 2 or sizes[-1] != 1:
-        raise ValueError(f"needs x0 < x1, y0 < y1 and layers 2-...-1, not rect {rect}, layers {sizes}")
+    if not (x0 < x1 and y0 < y1) or len(sizes) < 3 or sizes[0] != 2 or sizes[-1] != 1:
+        raise ValueError(f"needs x0 < x1, y0 < y1 and layers 2-...-1 with hidden ones, not {rect}, {sizes}")
     k = len(weights)
     leak = 0.0 if activation == "relu" else LEAKY_SLOPE
     *hidden, last = [(weights[:, s.weight].reshape(k, s.n_out, s.n_in), weights[:, s.bias])
@@ -147,12 +146,13 @@ def partitions(weights: np.ndarray, sizes: list[int], activation: str,
         verts, starts, origin, bits = pool.compacted(snap)
         blocks = [block[origin] for block in blocks] + [bits]
         snap = snap[origin]
-        aug = coef[origin] * np.where(bits, 1.0, leak)[:, None, :]
+        aug = coef[origin]
+        aug *= np.where(bits, 1.0, leak)[:, None, :]
         first_neuron += w.shape[1]
     out = _layer_lines(aug, snap, *last)[:, :, 0]
     logit_chords, logit_poly, *_ = _chords(verts, starts, out[:, :, None])
     areas = _areas(verts, starts)
-    patterns = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(snap), 0), bool)
+    patterns = np.concatenate(blocks, axis=1)
     keep = areas > TOLERANCE * TOLERANCE  # a piece of zero area within tolerance is no region
     return _per_snapshot(verts, starts, snap, keep, patterns, out, areas, np.concatenate(segments),
                          np.concatenate(segment_neuron), np.concatenate(segment_snap), logit_chords,
@@ -167,7 +167,7 @@ def _layer_lines(aug: np.ndarray, snap: np.ndarray, w: np.ndarray, b: np.ndarray
     bounds = np.searchsorted(snap, np.arange(len(w) + 1))
     for s in np.flatnonzero(np.diff(bounds)):
         lo, hi = bounds[s], bounds[s + 1]
-        coef[lo:hi] = (aug[lo:hi].reshape(-1, n_in) @ w[s].T).reshape(hi - lo, 3, -1)
+        np.matmul(aug[lo:hi].reshape(-1, n_in), w[s].T, out=coef[lo:hi].reshape(-1, w.shape[1]))
         coef[lo:hi, 2] += b[s]
     return coef
 
@@ -251,9 +251,6 @@ def _chords(verts: np.ndarray, starts: np.ndarray, coef: np.ndarray):
     r, m = len(starts) - 1, coef.shape[2]
     per_chunk = max(1, CHORD_ENTRIES // max(m, 1))
     parts = [_chunk_chords(verts, starts, coef, lo, min(lo + per_chunk, r)) for lo in range(0, r, per_chunk)]
-    if not parts:
-        return np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, m), bool), \
-            np.zeros((0, m), bool)
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
@@ -345,11 +342,13 @@ class _Pool:
         self.used, self.size = self.used + len(pieces), n + len(parent)
 
     def _reserve(self, polygons: int, vertices: int) -> None:
-        if self.used + vertices > len(self.verts):
-            self.verts = _grown(self.verts, self.used + vertices)
-        if self.size + polygons > len(self.begin):
-            for name in ("begin", "count", "origin", "alive", "bits"):
-                setattr(self, name, _grown(getattr(self, name), self.size + polygons))
+        needs = {"verts": self.used + vertices, **dict.fromkeys(("begin", "count", "origin", "alive", "bits"),
+                                                                self.size + polygons)}
+        for name, needed in needs.items():
+            if needed > len(array := getattr(self, name)):
+                grown = np.empty((max(needed, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
+                grown[:len(array)] = array
+                setattr(self, name, grown)
 
     def compacted(self, snap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(vertices, starts, origin, bits) of the live polygons, in snapshot order (stably)."""
@@ -358,12 +357,6 @@ class _Pool:
         counts = self.count[live]
         verts = self.verts[_ragged_indices(self.begin[live], counts)]
         return verts, np.concatenate([[0], np.cumsum(counts)]), self.origin[live], self.bits[live]
-
-
-def _grown(array: np.ndarray, needed: int) -> np.ndarray:
-    grown = np.empty((max(needed, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
-    grown[:len(array)] = array
-    return grown
 
 
 def _areas(verts: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -377,18 +370,16 @@ def _areas(verts: np.ndarray, starts: np.ndarray) -> np.ndarray:
 def _per_snapshot(verts, starts, snap, keep, patterns, out, areas, segments, segment_neuron, segment_snap,
                   logit_chords, logit_snap, weights, sizes, activation, rect) -> list[Partition]:
     """The flat arrays of all snapshots cut into one Partition each, dropping the regions not kept.
-    Polygons are in snapshot order; segments are sorted into it (stably, so each keeps its order)."""
+    Polygons (and the output's chords) are in snapshot order; neuron segments are sorted into it stably."""
     counts = np.diff(starts)[keep]
     verts = verts[np.repeat(keep, np.diff(starts))]
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     snap, patterns, out, areas = snap[keep], patterns[keep], out[keep], areas[keep]
-    by_snap = np.argsort(segment_snap, kind="stable")
+    by_snap = np.argsort(segment_snap, kind="stable")  # each layer's segments are in snapshot order
     segments, segment_neuron = segments[by_snap], segment_neuron[by_snap].astype(np.int32)
-    logit_chords = logit_chords[np.argsort(logit_snap, kind="stable")]
     ends = np.arange(len(weights) + 1)
-    polygon_at = np.searchsorted(snap, ends)
+    polygon_at, logit_at = np.searchsorted(snap, ends), np.searchsorted(logit_snap, ends)
     segment_at = np.searchsorted(segment_snap[by_snap], ends)
-    logit_at = np.searchsorted(np.sort(logit_snap), ends)
     result = []
     for s in range(len(weights)):
         lo, hi = polygon_at[s], polygon_at[s + 1]
