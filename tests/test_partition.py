@@ -409,17 +409,22 @@ def test_near_edges_is_the_trainers_definition():
     assert near_edges(np.eye(9, dtype=np.uint8), radius=1).sum() == 9 + 2 * 8
 
 
-def test_a_batch_equals_one_snapshot_at_a_time():
-    sizes = [2, 16, 16, 16, 1]
+def test_a_batch_equals_one_snapshot_at_a_time(monkeypatch):
+    import ginn_gl.core.partition as module
+
+    sizes, rect = [2, 16, 16, 16, 1], (-0.5, 0.0, 1.5, 1.25)
     snapshots = [init_parameters(sizes, torch.Generator().manual_seed(7)).numpy()]
     snapshots += [trained(sizes, "relu", steps=steps, seed=seed) for steps, seed in ((200, 0), (500, 1), (700, 2))]
     weights = np.stack(snapshots + snapshots[1:2])
-    batch = partitions(weights, sizes, "relu", rect=(-0.5, 0.0, 1.5, 1.25))
-    assert len(batch) == 5
-    for flat, together in zip(weights, batch):
-        alone = partition(flat, sizes, "relu", rect=(-0.5, 0.0, 1.5, 1.25))
+    batch = partitions(weights, sizes, "relu", rect)
+    monkeypatch.setattr(module, "PASS_BUDGET", 2 * 48 ** 2)  # two snapshots a pass, as a wide net goes
+    in_pairs = partitions(weights, sizes, "relu", rect)
+    assert len(batch) == len(in_pairs) == 5
+    for flat, together, paired in zip(weights, batch, in_pairs):
+        alone = partition(flat, sizes, "relu", rect)
         assert together.count == alone.count > 20
         for field in ("vertices", "starts", "patterns", "slopes", "intercepts", "areas", "neuron_segments",
                       "segment_neurons", "output_segments"):
             np.testing.assert_array_equal(getattr(together, field), getattr(alone, field), err_msg=field)
+            np.testing.assert_array_equal(getattr(paired, field), getattr(alone, field), err_msg=field)
     assert batch[1].count != batch[2].count

@@ -4,15 +4,15 @@ neuron's zero set as segments. Plain numpy, vectorised over polygons and over sn
 
 How: layer by layer refinement. Every polygon carries the affine map from (x, y, 1) to the previous
 layer's activations, so a neuron's pre-activation is affine inside it and its zero set is a line.
-Each neuron of a layer in turn splits every polygon by its own line (all polygons of all snapshots
-in one set of ragged arrays); after the layer, each piece's map is multiplied by its activation
-slopes. A pattern occurs on one convex polygon, so the pieces are the regions.
+Each neuron of a layer in turn splits the polygons its line crosses (all snapshots' polygons in one
+set of ragged arrays); after the layer, each piece's map takes its activation slopes. A pattern
+holds on one convex polygon, so the pieces are the regions.
 
-Tolerance: a vertex counts as on a neuron's line when its distance to the line (the signed value
-divided by the gradient's norm) is at most TOLERANCE = 1e-12 input units. A polygon is cut only when
-it has vertices beyond that on both sides, so no piece is thinner than that; a polygon on which the
-neuron has no gradient is on the side of the neuron's constant (0 counts as inactive).
-Polygons are counter-clockwise with y up (positive shoelace area), so clockwise on screen.
+Tolerance: a vertex is on a neuron's line when its distance to it (the value over the gradient's
+norm) is at most TOLERANCE = 1e-12 input units; a polygon is cut only by a line with vertices beyond
+that on both sides, so no piece is thinner. Where a neuron has no gradient, the sign of its constant
+decides (0 is inactive). Polygons run counter-clockwise with y up (positive shoelace area), so
+clockwise on screen, where y points down.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ginn_gl.core.network import ACTIVATIONS, LEAKY_SLOPE, evaluate, layer_slice
 
 TOLERANCE = 1e-12  # input units: a vertex this close to a neuron's line is on it
 CHORD_ENTRIES = 1 << 20  # (polygon, neuron) pairs a chord pass holds at once: bounds its memory
+PASS_BUDGET = 1 << 20  # snapshots a pass: this over N^2 (2-D regions grow like N^2): 455 of 2-16-16-16-1, 4 of 2-64x8-1
 LOCATE_CHUNK = 1 << 16  # points a forward pass of locate() takes at once
 DEAD, ALWAYS_ON, SWITCHING = 0, 1, 2  # as ginn_gl.train.geometry and core.lifecycle count them
 
@@ -113,7 +114,8 @@ def partition(flat: np.ndarray, sizes: list[int], activation: str,
 
 def partitions(weights: np.ndarray, sizes: list[int], activation: str,
                rect: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> list[Partition]:
-    """partition() of K snapshots [K, P] of one architecture, in one vectorised pass."""
+    """partition() of K snapshots [K, P] of one architecture, in one vectorised pass (for wide nets, a
+    pass per PASS_BUDGET / N^2 snapshots, N hidden neurons)."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation {activation!r} is not one of {ACTIVATIONS}")
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
@@ -122,6 +124,10 @@ def partitions(weights: np.ndarray, sizes: list[int], activation: str,
     x0, y0, x1, y1 = (float(v) for v in rect)
     if not (x0 < x1 and y0 < y1) or len(sizes) < 3 or sizes[0] != 2 or sizes[-1] != 1:
         raise ValueError(f"needs x0 < x1, y0 < y1 and layers 2-...-1 with hidden ones, not {rect}, {sizes}")
+    group = max(1, PASS_BUDGET // sum(sizes[1:-1]) ** 2)
+    if len(weights) > group:  # a wide net's regions, many snapshots' at once, would only thrash memory
+        return [p for first in range(0, len(weights), group)
+                for p in partitions(weights[first:first + group], sizes, activation, rect)]
     k = len(weights)
     leak = 0.0 if activation == "relu" else LEAKY_SLOPE
     *hidden, last = [(weights[:, s.weight].reshape(k, s.n_out, s.n_in), weights[:, s.bias])
@@ -132,20 +138,17 @@ def partitions(weights: np.ndarray, sizes: list[int], activation: str,
     aug = np.zeros((k, 3, 2))  # per polygon, (x, y, 1) -> the layer's inputs: row d, column input
     aug[:, 0, 0] = aug[:, 1, 1] = 1.0
     blocks: list[np.ndarray] = []  # per hidden layer, the polygons' activity bits
-    segments, segment_neuron, segment_snap = [], [], []
+    found = []  # per hidden layer: (segments, their neurons, their snapshots)
     first_neuron = 0
     for w, b in hidden:
         coef = _layer_lines(aug, snap, w, b)  # [R, 3, n]: each neuron's affine pre-activation
         chords, chord_poly, chord_neuron, crossed, whole_active = _chords(verts, starts, coef)
-        segments.append(chords)
-        segment_neuron.append(first_neuron + chord_neuron)
-        segment_snap.append(snap[chord_poly])
+        found.append((chords, first_neuron + chord_neuron, snap[chord_poly]))
         pool = _Pool(verts, starts, w.shape[1])
         for j in range(w.shape[1]):
             pool.split(j, coef[:, :, j], crossed[:, j], whole_active[:, j])
         verts, starts, origin, bits = pool.compacted(snap)
-        blocks = [block[origin] for block in blocks] + [bits]
-        snap = snap[origin]
+        blocks, snap = [block[origin] for block in blocks] + [bits], snap[origin]
         aug = coef[origin]
         aug *= np.where(bits, 1.0, leak)[:, None, :]
         first_neuron += w.shape[1]
@@ -154,9 +157,9 @@ def partitions(weights: np.ndarray, sizes: list[int], activation: str,
     areas = _areas(verts, starts)
     patterns = np.concatenate(blocks, axis=1)
     keep = areas > TOLERANCE * TOLERANCE  # a piece of zero area within tolerance is no region
-    return _per_snapshot(verts, starts, snap, keep, patterns, out, areas, np.concatenate(segments),
-                         np.concatenate(segment_neuron), np.concatenate(segment_snap), logit_chords,
-                         snap[logit_poly], weights, tuple(sizes), activation, (x0, y0, x1, y1))
+    segments, segment_neuron, segment_snap = (np.concatenate(column) for column in zip(*found))
+    return _per_snapshot(verts, starts, snap, keep, patterns, out, areas, segments, segment_neuron, segment_snap,
+                         logit_chords, snap[logit_poly], weights, tuple(sizes), activation, (x0, y0, x1, y1))
 
 
 def _layer_lines(aug: np.ndarray, snap: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
