@@ -162,7 +162,6 @@ def hand_net(first_layer, second=None):
     return flat, sizes
 
 
-EIGHTH = 0.125
 DEGENERATE = {
     "two parallel lines": hand_net([(1, 0, -0.25), (2, 0, -1.5)]),
     "three lines through one point": hand_net([(1, 0, -0.5), (0, 1, -0.5), (1, 1, -1.0), (1, -1, 0.0)]),
@@ -173,7 +172,7 @@ DEGENERATE = {
     "a duplicate neuron": hand_net([(1, 2, -1.0), (1, 2, -1.0), (2, 4, -2.0), (1, 0, -0.5)]),
     "a zero neuron": hand_net([(0, 0, 0.0), (1, 0, -0.5)]),
     "a second layer along the first": hand_net([(1, 0, -0.5), (0, 1, -0.25)],
-                                               [(1, 0, 0.0), (1, 1, -EIGHTH), (0, 0, 1.0), (-1, 0, 0.25)]),
+                                               [(1, 0, 0.0), (1, 1, -0.125), (0, 0, 1.0), (-1, 0, 0.25)]),
     "a sliver 1e-10 wide": hand_net([(0, 1, -0.5), (2 ** -33, 1, -0.5), (1, 0, -0.5)]),
     "lines 3e-8 apart": hand_net([(1, 0, -0.25), (1 + 2 ** -23, 0, -0.25), (0, 1, -0.5)]),
     "a vertex on a second-layer line": hand_net([(1, 0, -0.5), (0, 1, -0.5)], [(1, 1, -0.25), (-1, 1, 0.0)]),
@@ -190,6 +189,7 @@ def test_small_networks_match_the_exact_rational_partition(sizes, activation, se
     for scale in (1.0, 4.0):
         ours, exact = compare_with_exact(random_net(sizes, seed, scale), sizes, activation, rect)
         assert ours.count == len(exact) > 6
+        assert_clean_polygons(ours)
 
 
 @pytest.mark.parametrize("name", DEGENERATE)
@@ -198,6 +198,7 @@ def test_degenerate_weights_match_the_exact_rational_partition(name):
     for activation in ("relu", "leaky_relu"):
         ours, exact = compare_with_exact(flat, sizes, activation)
         assert ours.count == len(exact), name
+        assert_clean_polygons(ours)
     if name.startswith("a sliver"):
         assert ours.areas.min() < 1e-9  # the sliver is a region of its own
 
@@ -225,17 +226,18 @@ def test_trained_default_network_matches_the_exact_rational_partition():
 # Against the network itself
 
 
-def grid_patterns(flat, sizes, activation, points):
-    return np.concatenate(evaluate(flat, sizes, activation, points).hidden, axis=1) > 0
+def grid_patterns(flat, sizes, activation, points, chunk=1 << 17):
+    return np.concatenate([np.concatenate(evaluate(flat, sizes, activation, points[i:i + chunk]).hidden, axis=1) > 0
+                           for i in range(0, len(points), chunk)])
 
 
 def inside_own_polygon(part, points, regions, slack=1e-9):
     """Whether each point lies in its region's polygon (within `slack` of its edges)."""
     counts = np.diff(part.starts)[regions]
-    index = np.repeat(part.starts[regions], counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts,
-                                                                                           counts)
+    ends = np.cumsum(counts)
+    index = np.repeat(part.starts[regions] - (ends - counts), counts) + np.arange(ends[-1])  # their vertices
     following = index + 1
-    following[np.cumsum(counts) - 1] = part.starts[regions]
+    following[ends - 1] = part.starts[regions]
     p, q = part.vertices[index], part.vertices[following]
     point = np.repeat(points, counts, axis=0)
     cross = (q[:, 0] - p[:, 0]) * (point[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (point[:, 0] - p[:, 0])
@@ -265,6 +267,22 @@ def test_a_fine_grid_agrees_with_the_partition(sizes, activation):
         False, False, True, True]
 
 
+def assert_clean_polygons(part):
+    """Convex, counter-clockwise with y up, at least 3 vertices, none repeated, none on the line
+    through its neighbours (all beyond the tolerance)."""
+    n = len(part.vertices)
+    assert (np.diff(part.starts) >= 3).all() and part.starts[0] == 0 and part.starts[-1] == n
+    following, previous = np.arange(1, n + 1), np.arange(-1, n - 1)
+    following[part.starts[1:] - 1], previous[part.starts[:-1]] = part.starts[:-1], part.starts[1:] - 1
+    before, here, after = part.vertices[previous], part.vertices, part.vertices[following]
+    turn = (here - before)[:, 0] * (after - here)[:, 1] - (here - before)[:, 1] * (after - here)[:, 0]
+    assert (turn > 0).all(), "convex, counter-clockwise"
+    assert (np.hypot(*(after - here).T) > 1e-12).all(), "no repeated vertices"
+    assert (turn / np.hypot(*(after - before).T) > 1e-12).all(), "no vertex on the line through its neighbours"
+    shoelace = np.add.reduceat(here[:, 0] * after[:, 1] - after[:, 0] * here[:, 1], part.starts[:-1]) / 2
+    np.testing.assert_allclose(shoelace, part.areas, rtol=1e-6, atol=1e-15)
+
+
 @pytest.mark.parametrize("sizes,activation", [([2, 16, 16, 16, 1], "relu"), ([2, 10, 10, 1], "leaky_relu")], ids=str)
 def test_the_affine_pieces_the_areas_and_the_boundaries(sizes, activation):
     flat = trained(sizes, activation)
@@ -278,14 +296,8 @@ def test_the_affine_pieces_the_areas_and_the_boundaries(sizes, activation):
     np.testing.assert_allclose((part.slopes * centroids).sum(1) + part.intercepts,
                                ev.logits, rtol=0, atol=1e-9 * max(1, np.abs(ev.logits).max()))
     assert abs(part.areas.sum() - 1.0) < 1e-9 and (part.areas > 0).all()
-    # Convex and counter-clockwise (y up): every turn is to the left, or straight within rounding.
-    following = np.arange(1, len(part.vertices) + 1)
-    following[part.starts[1:] - 1] = part.starts[:-1]
-    edge = part.vertices[following] - part.vertices
-    turn = edge[:, 0] * edge[following, 1] - edge[:, 1] * edge[following, 0]
-    assert (turn > -1e-12).all()
-    assert (np.hypot(*edge.T) > 1e-13).all(), "no repeated vertices"
-    assert (counts >= 3).all() and owner.max() == part.count - 1
+    assert_clean_polygons(part)
+    assert owner.max() == part.count - 1
     # Status: from the patterns at the centroids (each region's own), and each neuron's actual sign.
     signs = grid_patterns(flat, sizes, activation, centroids)
     want = np.where(~signs.any(0), DEAD, np.where(signs.all(0), ALWAYS_ON, SWITCHING))
@@ -407,6 +419,11 @@ def test_near_edges_is_the_trainers_definition():
         np.testing.assert_array_equal(near_edges(target), want)
         assert 0 < want.sum() < want.size
     assert near_edges(np.eye(9, dtype=np.uint8), radius=1).sum() == 9 + 2 * 8
+    # Radius 3 by the definition, cell by cell: (2, 2) is within it, (3, 1) is not.
+    target = (np.random.default_rng(0).random((12, 15)) < 0.1).astype(np.uint8)
+    want = np.array([[any(target[r, c] != target[i, j] for i in range(12) for j in range(15)
+                          if (i - r) ** 2 + (j - c) ** 2 <= 9) for c in range(15)] for r in range(12)])
+    np.testing.assert_array_equal(near_edges(target, radius=3), want)
 
 
 def test_a_batch_equals_one_snapshot_at_a_time(monkeypatch):
