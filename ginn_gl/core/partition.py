@@ -125,7 +125,7 @@ def partitions(weights: np.ndarray, sizes: list[int], activation: str,
     if not (x0 < x1 and y0 < y1) or len(sizes) < 3 or sizes[0] != 2 or sizes[-1] != 1:
         raise ValueError(f"needs x0 < x1, y0 < y1 and layers 2-...-1 with hidden ones, not {rect}, {sizes}")
     group = max(1, PASS_BUDGET // sum(sizes[1:-1]) ** 2)
-    if len(weights) > group:  # a wide net's regions, many snapshots' at once, would only thrash memory
+    if len(weights) > group or not len(weights):  # many snapshots of a wide net at once only thrash memory
         return [p for first in range(0, len(weights), group)
                 for p in partitions(weights[first:first + group], sizes, activation, rect)]
     k = len(weights)
