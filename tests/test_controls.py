@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ginn_gl.core.history import History, snapshot_bytes
+from ginn_gl.core.pace import MAX_PACE
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.ui.controls import KEYMAP, MAX_SPEED, MIN_SPEED, Settings, dispatch
 
@@ -170,7 +171,7 @@ def test_plus_and_minus_set_the_pace_while_following_a_live_run_else_the_playbac
     s.go_live()
     s.pace = None
     s.slower()
-    assert s.pace == pytest.approx(MAX_SPEED), "slower than max: the top of the range"
+    assert s.pace == pytest.approx(MAX_PACE), "slower than max: the top of the range"
     s.training = False  # the run finished: following the newest is no longer pacing anything
     s.faster()
     assert s.speed == pytest.approx(speed) and s.pace == pytest.approx(MAX_SPEED)

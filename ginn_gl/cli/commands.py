@@ -70,7 +70,7 @@ def default_run_path(image: str, seed: int, folder: Path = Path("runs")) -> Path
 
 def run_paths(out: str | None, image: str, seeds: tuple[int, ...], overwrite: bool, option: str) -> list[Path]:
     """Where each seed's run goes, checked now, before any training: a default name, a name in the
-    folder `out` names, or `out` itself (PATH-seed<N>.npz for several seeds)."""
+    folder `out` names, or `out` itself (PATH-seed<N>.npz for several seeds); never the image read."""
     if out is not None and (not out.strip() or Path(out).resolve() == Path(Path(out).resolve().anchor)
                             or (Path(out).exists() and not Path(out).is_file() and not Path(out).is_dir())):
         check_output(out, option)  # says the name is empty, the root folder, or a device or a pipe
@@ -82,7 +82,7 @@ def run_paths(out: str | None, image: str, seeds: tuple[int, ...], overwrite: bo
         stem = path.name[:-4] if path.name.endswith(".npz") else path.name
         paths = [path.with_name(f"{stem}.npz")] if len(seeds) == 1 else \
             [path.with_name(f"{stem}-seed{seed}.npz") for seed in seeds]
-    return [check_output(path, option, overwrite) for path in paths]
+    return [check_output(path, option, overwrite, inputs=[image]) for path in paths]
 
 
 def report_finished(finished: Finished) -> None:

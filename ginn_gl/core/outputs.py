@@ -109,7 +109,7 @@ def check_output(path: str | Path, option: str, overwrite: bool = False, folder_
         raise UserError(f"{option} {shown!r} is a folder; give a file name, e.g. {option} {printable(path / 'out')}")
     if path.exists() and not path.is_file() and not path.is_dir():
         raise UserError(f"{option} {shown!r} is not a regular file (a device, a pipe or a socket); give a file name")
-    if path.exists() and not (path.is_dir() and folder_ok) and not overwrite:
+    if os.path.lexists(path) and not (path.is_dir() and folder_ok) and not overwrite:  # a dangling link too
         raise UserError(f"{shown} exists; give --overwrite to replace it, or another {option}")
     parent = path.parent
     try:
@@ -193,7 +193,7 @@ def write_manifest(folder: Path, names: list[str]) -> None:
 def free_name(path: Path) -> Path:
     """`path`, or `stem-2.suffix`, `stem-3.suffix`, ... the first that does not exist."""
     candidate, number = path, 1
-    while candidate.exists() or any(running for _, running in partials(candidate)):
+    while os.path.lexists(candidate) or any(running for _, running in partials(candidate)):
         number += 1
         candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
     return candidate
@@ -258,6 +258,11 @@ def place_folder(tmp: Path, path: Path, overwrite: bool) -> Path:
         else:
             for name in [*(written_frames(path) or ()), FRAMES_MANIFEST]:
                 (path / name).unlink(missing_ok=True)
+    if path.is_symlink() and not path.is_dir():  # a link (dangling, or to a file) in the folder's place: replaced
+        if not overwrite:
+            path = free_name(path)
+        else:
+            path.unlink()
     if path.is_dir():
         try:
             path.rmdir()
