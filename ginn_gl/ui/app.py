@@ -69,6 +69,7 @@ class App:
         self.serial = 0  # bumped on restart: the renderer's weight key tells runs apart
         self.last_screenshot: Path | None = None
         self.captured: np.ndarray | None = None
+        self._shot = np.zeros((1, 1, 3), np.uint8)  # the pixels S or Shift+S saves, read in the frame it asks
         self.view_rect = (0, 0, 1, 1)  # x, y (bottom left), w, h in framebuffer pixels
         self.snapshot: Snapshot | None = None  # what the view shows
         self.confirm_restart: int | None = None  # a seed: asking before a finished run is discarded
@@ -182,9 +183,13 @@ class App:
             self._draw_thumbnail(self.panel.probe)
         self.ctx.screen.use()
         self.grid.present()
+        if settings.screenshot_requested and not settings.screenshot_whole_window:
+            self._shot = self.window.read(self.grid.area())  # S: the view alone, before any overlay is drawn
         if drawn is not None and drawn.seconds is not None:
             self.view_ms = smooth(self.view_ms, drawn.seconds * 1000)
         self.ui.render(imgui.get_draw_data(), (size.fb_width, size.fb_height))
+        if settings.screenshot_requested and settings.screenshot_whole_window:
+            self._shot = self.window.read((0, 0, size.fb_width, size.fb_height))  # Shift+S: panel included
         if capture:
             self.captured = self.window.read(self.view_rect)
             self.captured_cells = [self.window.read((*cell.rect, cell.rect[2])) for cell in self.grid.visible]
@@ -316,8 +321,7 @@ class App:
         if settings.screenshot_requested:
             settings.screenshot_requested = False
             try:
-                self.last_screenshot = self.window.screenshot(None if settings.screenshot_whole_window else
-                                                              self.grid.area())
+                self.last_screenshot = self.window.screenshot(self._shot)
             except OSError as exc:
                 note = f"no screenshot: cannot write under screenshots/ ({exc.strerror or exc})"
                 print(f"ginn-gl: {note}", file=sys.stderr, flush=True)

@@ -239,13 +239,11 @@ class Window:
         raw = self.ctx.screen.read(viewport=viewport, components=3, alignment=1)
         return np.frombuffer(raw, np.uint8).reshape(height, width, 3)[::-1].copy()
 
-    def screenshot(self, viewport: tuple[int, int, int, int] | None = None,
-                   folder: Path = Path("screenshots")) -> Path:
-        """The framebuffer's `viewport` (all of it by default) as a new PNG under `folder`, written as every
-        output is (a temporary name, then moved; never over a file); an OSError says why it failed."""
+    def screenshot(self, pixels: np.ndarray, folder: Path = Path("screenshots")) -> Path:
+        """`pixels` (read from the framebuffer) as a new PNG under `folder`, written as every output is (a
+        temporary name, then moved; never over a file); an OSError says why it failed."""
         from PIL import Image
 
-        pixels = self.read(viewport or (0, 0, self.size.fb_width, self.size.fb_height))
         folder.mkdir(exist_ok=True)
         path = free_name(folder / f"ginn-gl-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')[:-3]}.png")
         return write_atomically(path, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"))
