@@ -95,6 +95,9 @@ def main() -> None:
         if second in by_second:
             step, value = by_second[second]
             print(f"  at {second:2d} s the view shows step {step:,}" + (f", loss {value:.3f}" if value else ""))
+    ended = [f["t"] - first for f in frames if not f["training"]]
+    if ended:
+        print(f"the whole run ({int(run.steps[-1]):,} steps) trained in {ended[0]:.1f} s after the first frame")
     print(f"first frame to a shown snapshot with loss <= {TARGET_LOSS}: {opening:.1f} s (target <= {TARGET_SECONDS} s)")
     print(f"Esc to the saved run: {closed:.2f} s (target <= {TARGET_CLOSE} s); run state {run.meta['state']}, "
           f"{len(run)} snapshots to step {int(run.steps[-1]):,}")

@@ -192,8 +192,21 @@ def test_keys_help_speed_layers_and_screenshot(live_app, tmp_path, monkeypatch):
     assert app.settings.playing
     press(app, glfw.KEY_SPACE)
     assert not app.settings.playing
-    press(app, glfw.KEY_S)
-    assert app.last_screenshot is not None and (tmp_path / app.last_screenshot).exists()
+    press(app, glfw.KEY_S)  # the view alone, at full resolution, and a note in the window naming it
+    from PIL import Image
+
+    view_png = tmp_path / app.last_screenshot
+    assert Image.open(view_png).size == (app.view_rect[2], app.view_rect[3])
+    assert any(str(app.last_screenshot) in text for _, text in app.notices.shown)
+    press(app, glfw.KEY_S, shift=True)  # the whole window, panel included
+    assert Image.open(tmp_path / app.last_screenshot).size == (app.window.size.fb_width, app.window.size.fb_height)
+    assert view_png.exists() and app.last_screenshot != view_png.relative_to(tmp_path), "never over the first"
+    pace = app.settings.pace
+    press(app, glfw.KEY_M)  # training has ended: M says why it does nothing
+    assert app.settings.pace == pace and "nothing is training" in app.notices.shown[-1][1]
+    app.settings.view.solo = 3
+    press(app, glfw.KEY_A)
+    assert app.settings.view.solo is None, "A leaves solo"
 
 
 def test_keys_typed_into_a_field_go_to_the_field(live_app):
@@ -709,3 +722,43 @@ def test_closing_a_seeds_window_saves_a_run_per_seed(display, tmp_path):
         assert run.meta["seed"] == seed and run.steps[-1] > 0 and run.meta["state"] == "stopped"
         assert f"seed {seed}" in stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pair-seed0.npz", "pair-seed1.npz"]
+
+
+def test_space_pauses_training_while_following_live_and_plays_the_history_otherwise(display):
+    from dataclasses import replace
+
+    from ginn_gl.cli.commands import training_session
+    from ginn_gl.ui.app import App
+    from ginn_gl.ui.window import glfw
+
+    config = replace(CONFIG, steps=100_000_000)
+    session = training_session(config, load_target(config.image, config.resolution), pace=None)
+    app = park_pointer(App(session, title="space", size=SIZE))
+    trainer = session.trainer
+    try:
+        trainer.start()
+        history = session.primary.history
+        wait_until = time.perf_counter() + 30
+        while history.latest_step() < 200 and time.perf_counter() < wait_until:
+            app.frame()
+        assert app.settings.follow_live and app.training
+        press(app, glfw.KEY_SPACE)
+        deadline = time.perf_counter() + 5
+        while trainer.state.value != "paused" and time.perf_counter() < deadline:
+            app.frame()
+        paused_at = history.latest_step()
+        time.sleep(0.5)
+        app.frame()
+        assert history.latest_step() == paused_at and trainer.state.value == "paused", "Space paused training"
+        assert not app.settings.playing, "and did not start playing the history"
+        press(app, glfw.KEY_SPACE)
+        deadline = time.perf_counter() + 10
+        while history.latest_step() == paused_at and time.perf_counter() < deadline:
+            app.frame()
+        assert history.latest_step() > paused_at, "Space again resumed it"
+        press(app, glfw.KEY_HOME)  # scrubbing: Space plays the history, training goes on
+        press(app, glfw.KEY_SPACE)
+        assert app.settings.playing and trainer.state.value == "running"
+    finally:
+        app.close()
+        trainer.finish(None, wait=False)

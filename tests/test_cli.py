@@ -154,3 +154,22 @@ def test_ginn_sets_the_originals_setup_and_given_options_win(cli, tmp_path):
                "--out", plain).returncode == 0
     meta = load_run(plain).meta
     assert (meta["head"], meta["threshold"], meta["snapshots"]) == ("sigmoid", "mid", "geometric")
+
+
+def test_info_names_the_picture_a_run_was_trained_on_from_anywhere(cli, tmp_path):
+    import hashlib
+
+    from PIL import Image
+
+    picture = tmp_path / "pictures" / "half.png"
+    picture.parent.mkdir()
+    Image.fromarray(np.tile(np.repeat([0, 255], 8).astype(np.uint8), (16, 1))).save(picture)
+    out = tmp_path / "run.npz"
+    assert cli("train", "--image", "pictures/half.png", "--resolution", "16", "--steps", "3", "--out", out,
+               cwd=tmp_path).returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    text = cli("info", out, cwd=elsewhere).stdout
+    assert str(picture.resolve()) in text and hashlib.sha256(picture.read_bytes()).hexdigest() in text
+    meta = json.loads(cli("info", out, "--json").stdout)["meta"]
+    assert meta["image"] == "pictures/half.png" and meta["image_source"] == str(picture.resolve())
