@@ -21,7 +21,8 @@ import time
 
 from xvfb import start_xvfb  # bench/xvfb.py
 
-from ginn_gl.cli.commands import prepare_process, training_session
+from ginn_gl.cli.commands import prepare_process
+from ginn_gl.cli.window import training_session
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.pace import parse_pace
 from ginn_gl.core.targets import load_target

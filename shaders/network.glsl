@@ -43,6 +43,7 @@ layout(std140) uniform Neurons {
 };
 uniform sampler2D u_target;   // R8: the run's target, row 0 = top of the picture
 uniform vec4 u_domain;        // the input-plane rectangle shown: x0, y0 (top left), x1, y1
+uniform vec2 u_extent;        // the data's rectangle: [0, W/L] x [0, H/L] for an H x W target of long side L
 uniform vec4 u_viewport;      // the view's rectangle in framebuffer pixels: x, y (bottom left), w, h
 uniform int u_view;           // VIEW_PREDICTION, VIEW_TARGET, VIEW_ERROR or VIEW_REGIONS
 uniform bool u_gradient_shade;    // regions view: each region darker where the logit is flatter
@@ -223,9 +224,9 @@ vec3 shade(vec2 frag) {
     }
 
     float p = sigmoid(logit);
-    bool inside = all(greaterThanEqual(pos, vec2(0.0))) && all(lessThan(pos, vec2(1.0)));
+    bool inside = all(greaterThanEqual(pos, vec2(0.0))) && all(lessThan(pos, u_extent));
     ivec2 size = textureSize(u_target, 0);
-    float t = inside ? texelFetch(u_target, ivec2(floor(pos * vec2(size))), 0).r : 0.0;
+    float t = inside ? texelFetch(u_target, ivec2(floor(pos / u_extent * vec2(size))), 0).r : 0.0;
     vec3 background;
     if (u_view == VIEW_TARGET) {
         background = inside ? vec3(t) : OUTSIDE;

@@ -22,7 +22,7 @@ SIZE = (980, 900)  # the view is a square of 510 px beside the 470 px panel, whi
 
 @pytest.fixture
 def live_app(display, tmp_path):
-    from ginn_gl.cli.commands import training_session
+    from ginn_gl.cli.window import training_session
     from ginn_gl.ui.app import App
 
     session = training_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
@@ -235,16 +235,16 @@ def test_restart_asks_before_discarding_a_finished_run(live_app):
     app = live_app  # trained to the end by the fixture
     old = app.session.trainer
     press(app, glfw.KEY_R)
-    assert app.confirm_restart == old.config.seed and app.session.trainer is old, "R asks first"
+    assert app.confirm_restart and app.session.trainer is old, "R asks first"
     press(app, glfw.KEY_N)
-    assert app.confirm_restart is None and app.session.trainer is old, "N keeps the run"
+    assert not app.confirm_restart and app.session.trainer is old, "N keeps the run"
     press(app, glfw.KEY_R)
     press(app, glfw.KEY_Y)
     new = app.session.trainer
     assert new is not old and not old.alive and new.config.seed == old.config.seed
     np.testing.assert_array_equal(new.histories[0].read(-1).weights, old.histories[0].read(-1).weights)
     press(app, glfw.KEY_R)  # while training runs, R restarts at once
-    assert app.confirm_restart is None and app.session.trainer is not new
+    assert not app.confirm_restart and app.session.trainer is not new
     app.session.trainer.join(timeout=60)
     app.frame()
 
@@ -253,7 +253,7 @@ def test_replay_opens_a_saved_run(display, tmp_path):
     from ginn_gl.core.runfile import save_run
     from ginn_gl.train.trainer import Trainer
     from ginn_gl.ui.app import App
-    from ginn_gl.ui.grid import replay_session
+    from ginn_gl.ui.session import replay_session
     from ginn_gl.ui.window import glfw
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
@@ -384,7 +384,7 @@ def test_the_window_and_render_draw_identical_pixels(display, tmp_path, cli):
     from ginn_gl.core.runfile import save_run
     from ginn_gl.train.trainer import Trainer
     from ginn_gl.ui.app import App
-    from ginn_gl.ui.grid import replay_session
+    from ginn_gl.ui.session import replay_session
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
     trainer.join(timeout=60)  # the whole run, then its end
@@ -437,7 +437,7 @@ def replay_app(display, tmp_path):
     from ginn_gl.core.runfile import save_run
     from ginn_gl.train.trainer import Trainer
     from ginn_gl.ui.app import App
-    from ginn_gl.ui.grid import replay_session
+    from ginn_gl.ui.session import replay_session
 
     trainer = Trainer(CONFIG, load_target(CONFIG.image, CONFIG.resolution)).start()
     trainer.join(timeout=60)  # the whole run, then its end
@@ -548,7 +548,7 @@ def test_the_frame_log_has_a_line_per_presented_frame(replay_app):
 
 
 def test_the_panel_fits_a_900_px_window(display):
-    from ginn_gl.cli.commands import training_session
+    from ginn_gl.cli.window import training_session
     from ginn_gl.ui.app import App
 
     session = training_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
@@ -626,7 +626,7 @@ def test_seeds_side_by_side_share_the_slider_toggles_and_close(display, tmp_path
     toggles; a label click maximises a cell and the panel follows it."""
     from dataclasses import replace
 
-    from ginn_gl.cli.commands import training_session
+    from ginn_gl.cli.window import training_session
     from ginn_gl.ui.app import App
     from ginn_gl.ui.window import glfw
 
@@ -727,7 +727,7 @@ def test_closing_a_seeds_window_saves_a_run_per_seed(display, tmp_path):
 def test_space_pauses_training_while_following_live_and_plays_the_history_otherwise(display):
     from dataclasses import replace
 
-    from ginn_gl.cli.commands import training_session
+    from ginn_gl.cli.window import training_session
     from ginn_gl.ui.app import App
     from ginn_gl.ui.window import glfw
 

@@ -11,8 +11,9 @@ import sys
 
 from ginn_gl import __version__
 from ginn_gl.cli.arguments import OneLineParser, add_training_arguments, add_view_arguments, integer
-from ginn_gl.cli.commands import PROG, cmd_images, cmd_info, cmd_live, cmd_replay, cmd_train
+from ginn_gl.cli.commands import PROG, cmd_images, cmd_info, cmd_train
 from ginn_gl.cli.drawing import cmd_export, cmd_render
+from ginn_gl.cli.window import cmd_live, cmd_replay
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.pace import DEFAULT_PACE
 
@@ -107,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "Draw one snapshot of a run file to a PNG: the network evaluated per pixel on the "
                             "GPU (EGL, no display needed), with each selected neuron's zero-crossing as a line.",
                             out=("FILE.png", "the PNG to write"),
-                            size=("800", "N|WxH", "image size in pixels (default 800); at the run's resolution "
-                                                  "and the default domain, pixels line up with the target's"))
+                            size=("", "N|WxH", "image size in pixels (default 800 on the target's long side, "
+                                               "the picture's proportions kept); at the run's resolution and the "
+                                               "default domain, pixels line up with the target's"))
     render.add_argument("--snapshot", type=integer, metavar="K",
                         help="snapshot index, negative from the end (default -1, the last)")
     render.add_argument("--step", type=integer, metavar="N",

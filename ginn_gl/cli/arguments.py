@@ -15,12 +15,13 @@ import numpy as np
 
 from ginn_gl.core.config import DEVICES, GINN, INTEGER, TrainConfig, parse_int_list
 from ginn_gl.core.errors import UserError
+from ginn_gl.core.experiment import branch_defaults
 from ginn_gl.core.network import ACTIVATIONS, HEADS
 from ginn_gl.core.outputs import check_output
 from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
 from ginn_gl.core.selection import parse_neuron_spec
-from ginn_gl.core.targets import THRESHOLDS
-from ginn_gl.core.view import BACKGROUNDS, CONTRASTS, SHADINGS, ViewSettings, parse_domain
+from ginn_gl.core.targets import THRESHOLDS, extent
+from ginn_gl.core.view import BACKGROUNDS, CONTRASTS, SHADINGS, ViewSettings, fit_domain, parse_domain
 
 MAX_RENDER_SIZE = 8192
 VIEW_DEFAULTS = {f.name: f.default for f in fields(ViewSettings)}
@@ -49,19 +50,29 @@ def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool 
                        help="the original GINN's setup: " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in
                                                                       GINN.items())
                             + "; give --image PATH/TO/gin.png to reproduce its run (options given too win)")
-    group.add_argument("--image", default=d.image, metavar="NAME|PATH",
-                       help="target: a built-in name (see `ginn-gl images`) or a PNG/JPEG/BMP "
-                            f"file, made grey, resized and thresholded (default {d.image})")
-    group.add_argument("--resolution", type=integer, default=d.resolution, metavar="N",
-                       help=f"target size N x N pixels (default {d.resolution})")
+    group.add_argument("--image", default=None, metavar="NAME|PATH",
+                       help="target: a built-in name (see `ginn-gl images`), a PNG/JPEG/BMP file (made grey, its "
+                            "long side resized to --resolution, thresholded), or a run file's target: RUN.npz "
+                            f"(its last) or RUN.npz@STEP (the version in force at STEP) (default {d.image}; a "
+                            "branch: its parent's at --at)")
+    group.add_argument("--switch", action="append", default=[], metavar="STEP:IMAGE",
+                       help="from STEP on, train on IMAGE (anything --image takes, of the same size); repeat for "
+                            "several, in step order: the boundaries follow the new picture")
+    group.add_argument("--from", dest="from_run", metavar="RUN",
+                       help="branch: start from RUN's snapshot at --at STEP (its weights; a fresh Adam), with these "
+                            "options; --steps counts the steps after it, which continue RUN's numbering")
+    group.add_argument("--at", type=integer, metavar="STEP", help="the step of --from's snapshot to branch from")
+    group.add_argument("--resolution", type=integer, default=None, metavar="N",
+                       help=f"the target's long side in pixels; a picture keeps its proportions (default "
+                            f"{d.resolution})")
     group.add_argument("--threshold", choices=THRESHOLDS, default=None,
                        help="how an image file becomes black and white: mid = white from mid-grey up; "
                             "white = the original's rule, a bilinear resize then only pure white (default "
                             f"{d.threshold})")
-    group.add_argument("--layers", default=",".join(map(str, d.layers)), metavar="W,W,...",
-                       help="hidden layer widths, at most 8 layers of 64 (default 16,16,16)")
-    group.add_argument("--activation", choices=ACTIVATIONS, default=d.activation,
-                       help="hidden activation; leaky_relu has slope 0.01 (default relu)")
+    group.add_argument("--layers", default=None, metavar="W,W,...",
+                       help="hidden layer widths, at most 8 layers of 64 (default 16,16,16; a branch: its parent's)")
+    group.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None,
+                       help="hidden activation; leaky_relu has slope 0.01 (default relu; a branch: its parent's)")
     group.add_argument("--head", choices=HEADS, default=None,
                        help="softmax2: two logits under a softmax, as the original (stored as their "
                             f"difference); sigmoid: one logit (default {d.head})")
@@ -88,18 +99,36 @@ def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool 
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The options given, over a branch's parent's (its network, training options and target at --at), over
+    --ginn's preset, over TrainConfig's defaults."""
     several = getattr(args, "seeds", None)
     if several is not None and args.seed is not None:
         raise UserError("give --seed or --seeds, not both")
+    base: dict[str, Any] = {}
+    if args.from_run is not None and args.at is not None:
+        base = branch_defaults(args.from_run, args.at)
+    if args.ginn:
+        base.update(GINN)
+    given: dict[str, Any] = {key: getattr(args, key) for key in (*GINN, "image", "resolution", "activation")
+                             if getattr(args, key) is not None}
+    if args.layers is not None:
+        given["layers"] = parse_int_list("--layers", args.layers, "16,16,16")
     if several is not None:
-        seeds = parse_int_list("--seeds", several, "0,1,2,3")
-    else:
-        seeds = (0 if args.seed is None else args.seed,)
-    preset: dict[str, Any] = dict(GINN) if args.ginn else {}
-    preset.update({key: getattr(args, key) for key in GINN if getattr(args, key) is not None})
-    return TrainConfig(layers=parse_int_list("--layers", args.layers, "16,16,16"), activation=args.activation,
-                       seeds=seeds, image=args.image, resolution=args.resolution, device=args.device,
-                       history_mb=args.history_mb, **preset)
+        given["seeds"] = parse_int_list("--seeds", several, "0,1,2,3")
+    elif args.seed is not None:
+        given["seeds"] = (args.seed,)
+    return TrainConfig(**{**base, **given, "device": args.device, "history_mb": args.history_mb,
+                          "switches": tuple(parse_switch(text) for text in args.switch), "parent": args.from_run,
+                          "at": args.at})
+
+
+def parse_switch(text: str) -> tuple[int, str]:
+    """`--switch 5000:spiral` -> (5000, "spiral")."""
+    step, sep, image = text.partition(":")
+    if not sep or not INTEGER.fullmatch(step.strip()) or not image:
+        raise UserError(f"--switch {text!r} is not STEP:IMAGE; use e.g. --switch 5000:spiral or "
+                        "--switch 5000:runs/painted.npz@5000")
+    return int(step), image
 
 
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,12 +170,15 @@ def one_neuron(spec: str | None, option: str, sizes: list[int]) -> int | None:
     return int(np.flatnonzero(single)[0])
 
 
-def view_from_args(args: argparse.Namespace, sizes: list[int]) -> ViewSettings:
-    """The ViewSettings that add_view_arguments' options describe, for a network of `sizes`."""
+def view_from_args(args: argparse.Namespace, sizes: list[int], target_shape: tuple[int, ...] = (1, 1),
+                   aspect: float = 1.0) -> ViewSettings:
+    """The ViewSettings that add_view_arguments' options describe, for a network of `sizes` on a target of
+    `target_shape`, drawn into a picture of `aspect` (width / height): by default the whole target, centred."""
     highlighted, solo = one_neuron(args.highlight, "--highlight", sizes), one_neuron(args.solo, "--solo", sizes)
+    data = extent(target_shape)
     view = ViewSettings(sizes, background=args.view, line_width=args.line_width, output_boundary=args.output_boundary,
                         shown=parse_neuron_spec(args.neurons, sizes), highlighted=highlighted, contrast=args.contrast,
-                        shading=args.shading, solo=solo)
+                        shading=args.shading, solo=solo, extent=data, domain=fit_domain(data, aspect))
     if args.domain:
         view.domain = parse_domain(args.domain)
     return view

@@ -12,32 +12,24 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
-import traceback
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ginn_gl.cli.arguments import config_from_args, window_options
+from ginn_gl.cli.arguments import config_from_args
 from ginn_gl.cli.progress import ProgressBar
-from ginn_gl.core.config import TrainConfig
-from ginn_gl.core.errors import UserError
 from ginn_gl.core.lifecycle import NeuronStatus, neuron_report
-from ginn_gl.core.outputs import absolute, check_output, free_name, write_atomically
-from ginn_gl.core.pace import pace_label, parse_pace
+from ginn_gl.core.outputs import check_output, free_name
 from ginn_gl.core.progress import Finished, Saving, State
-from ginn_gl.core.runfile import load_run, load_side_by_side, printable
+from ginn_gl.core.runfile import load_run, printable
 from ginn_gl.core.signals import SignalGuard
-from ginn_gl.core.targets import Target, load_target
-from ginn_gl.core.view import MAX_CELLS
+from ginn_gl.core.targets import load_target
 
 if TYPE_CHECKING:
     from ginn_gl.train.trainer import Trainer
-    from ginn_gl.ui.grid import Session
 
 PROG = "ginn-gl"
 
@@ -104,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ginn_gl.train.trainer import Trainer
 
     trainer = Trainer(config, target)
-    bar = ProgressBar(config.steps)
+    bar = ProgressBar(config.total_steps)
     guard = SignalGuard()
     trainer.start()
     try:
@@ -128,8 +120,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         end_bar(bar, trainer)
     report_finished(finished)
     for path, run in zip(finished.saved, finished.runs):
-        rate = run.meta["steps_done"] / trainer.elapsed if trainer.elapsed else 0.0
-        print(f"saved {path}: seed {run.meta['seed']}, {run.meta['steps_done']:,} steps in "
+        trained = run.meta["steps_done"] - int(run.steps[0])  # a branch's steps continue its parent's numbering
+        rate = trained / trainer.elapsed if trainer.elapsed else 0.0
+        where = f" from step {int(run.steps[0]):,}" if run.steps[0] else ""
+        print(f"saved {path}: seed {run.meta['seed']}, {trained:,} steps{where} in "
               f"{trainer.elapsed:.1f} s ({rate:,.0f} steps/s), {len(run)} snapshots, full-domain "
               f"loss {run.snap_loss[0]:.4f} -> {run.snap_loss[-1]:.4f}")
     trainer.join()  # a worker exception is raised here, after what was recorded is saved
@@ -149,141 +143,6 @@ def end_bar(bar: ProgressBar, trainer: Trainer) -> None:
     progress = trainer.progress()
     bar.update(progress.step, progress.step / trainer.elapsed if trainer.elapsed else 0.0,
                f"loss {progress.loss:.4f}", final=True)
-
-
-# ---- the window -----------------------------------------------------------------------------------
-
-def training_session(config: TrainConfig, target: Target, pace: float | None = None) -> Session:
-    """A window session training `config`'s seeds together, each in a cell; restarting from a seed N
-    trains as many fresh seeds from N on."""
-    from ginn_gl.train.trainer import Trainer
-    from ginn_gl.ui.grid import Session, Track
-
-    trainer = Trainer(config, target, pace=pace)
-    tracks = [Track(history, target.pixels, config.sizes, config.activation, seed, f"seed {seed}")
-              for seed, history in zip(config.seeds, trainer.histories)]
-
-    def restart(first: int) -> Session:
-        seeds = tuple(range(first, first + len(config.seeds)))
-        return training_session(replace(config, seeds=seeds), target, pace)
-
-    return Session(tracks, device=f"training on {trainer.device}", trainer=trainer, restart=restart)
-
-
-def cmd_live(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    if len(config.seeds) > MAX_CELLS:
-        raise UserError(f"--seeds {','.join(map(str, config.seeds))}: the window shows at most {MAX_CELLS} seeds side "
-                        "by side; train more with `ginn-gl train --seeds`")
-    window = window_options(args)
-    pace = parse_pace(args.pace)
-    save = [] if args.no_save else run_paths(args.save, config.image, config.seeds, args.overwrite, "--save")
-    if window["frame_log"] is not None and absolute(window["frame_log"]) in {absolute(path) for path in save}:
-        raise UserError(f"--frame-log {printable(args.frame_log)} is also where the run is saved; give another name")
-    target = load_target(config.image, config.resolution, config.threshold)
-    prepare_process(training=True, window=True)
-    from ginn_gl.ui.app import App  # imports imgui and glfw: only for the window
-
-    session = training_session(config, target, pace)
-    assert session.trainer is not None
-    guard = SignalGuard()
-    seeds = ",".join(map(str, config.seeds))
-    try:
-        app = App(session, title=f"ginn-gl: {image_label(config.image)}, seed{'s' if len(config.seeds) > 1 else ''} "
-                                 f"{seeds}", saves_on_close=bool(save), **window)
-    except BaseException:
-        session.trainer.finish(None, wait=False)  # nothing trained: its geometry helper ends with it
-        raise
-    failure: str | None = None  # the window's own error, if it failed: reported after the save
-    try:
-        session.trainer.start()  # once the window is open: no display means no training either
-        where = "not saved" if not save else f"saved to {', '.join(map(str, save))}"
-        print(f"training seed{'s' if len(config.seeds) > 1 else ''} {seeds} on {image_label(config.image)} "
-              f"({session.device}, pace {pace_label(pace)}); close the window, press Esc or Q, or Ctrl+C here to "
-              f"stop: the run{'s are' if len(save) > 1 else ' is'} {where}", flush=True)
-        app.run()
-    except KeyboardInterrupt:
-        pass  # a signal between frames: close and save as Esc would
-    except Exception:  # noqa: BLE001 - every way out of the window saves the run first
-        failure = traceback.format_exc()
-    finally:
-        with guard.shielded():
-            try:
-                app.close()  # the window goes at once; finish() below stops the worker
-            except Exception:  # noqa: BLE001 - a window that failed may fail to close too: the run comes first
-                failure = failure or traceback.format_exc()
-    trainer = app.session.trainer  # a restart in the window made another one
-    assert trainer is not None
-    trained = tuple(trainer.config.seeds)
-    if save and trained != tuple(config.seeds):  # restarted from another seed: names follow the seeds trained
-        try:
-            save = run_paths(args.save, config.image, trained, args.overwrite, "--save")
-        except UserError:  # a name taken since: the next free one, never over a file
-            save = [free_name(path) for path in run_paths(args.save, config.image, trained, True, "--save")]
-
-    notes = ProgressBar(1)  # its note(): a line rewritten in place on a terminal, written once elsewhere
-
-    def measuring(left: int) -> None:
-        notes.note(f"measuring regions and density of the last {left:,} snapshots before saving (Ctrl+C saves "
-                   "without them)")
-
-    finished = trainer.finish(Saving(tuple(save), args.overwrite) if save else None, guard=guard, wait=bool(save),
-                              report=measuring)
-    notes.note("", final=True)
-    report_finished(finished)
-    for path, run in zip(finished.saved, finished.runs):
-        print(f"saved {path}: seed {run.meta['seed']}, {trainer.step:,} steps, {len(run)} snapshots")
-    if failure is not None:
-        log = crash_log(failure, Path(save[0]).parent if save else None)
-        saved = f"the run is saved ({', '.join(map(str, finished.saved))})" if finished.saved else \
-            "nothing was to be saved (--no-save)"
-        print(f"{PROG}: error: the window failed ({failure.strip().splitlines()[-1][:200]}); {saved}; the traceback is "
-              f"in {log}", file=sys.stderr)
-        return 1
-    trainer.join()  # a worker exception is raised here, after the runs are saved
-    if trainer.state is State.DIVERGED:
-        print(f"{PROG}: {trainer.message}", file=sys.stderr)
-    if finished.failed:
-        return 2
-    return guard.exit_status if guard.received is not None else 0
-
-
-def crash_log(trace: str, folder: Path | None) -> Path | str:
-    """Write a traceback to a new file beside the runs (or in the temporary folder); returns where."""
-    def write(tmp: Path) -> None:
-        tmp.write_text(trace, encoding="utf-8")
-
-    for place in ([folder] if folder is not None else []) + [Path(tempfile.gettempdir())]:
-        path = free_name(place / f"ginn-gl-error-{datetime.now().strftime('%Y%m%d-%H%M%S')}.log")
-        try:
-            return write_atomically(path, write)
-        except OSError:
-            continue
-    return "nowhere (no writable folder); here it is:\n" + trace
-
-
-def cmd_replay(args: argparse.Namespace) -> int:
-    window = window_options(args, inputs=args.runs)
-    runs = load_side_by_side(args.runs, MAX_CELLS)
-    prepare_process(window=True)
-    from ginn_gl.ui.app import App
-    from ginn_gl.ui.grid import replay_session
-
-    session = replay_session(runs)
-    names = ", ".join(printable(Path(path).name) for path in args.runs)
-    app = App(session, title=f"ginn-gl replay: {names}", **window)
-    guard = SignalGuard()
-    print(f"replaying {names} ({', '.join(str(len(run)) for run in runs)} snapshots); close the window or press Esc "
-          "or Q to quit", flush=True)
-    try:
-        app.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        with guard.shielded():
-            app.close()
-    guard.saved()
-    return guard.exit_status if guard.received is not None else 0
 
 
 # ---- info, images --------------------------------------------------------------------------------

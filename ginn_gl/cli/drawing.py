@@ -16,9 +16,11 @@ from ginn_gl.core.outputs import absolute, check_frames_folder, check_output, fr
 from ginn_gl.core.resources import available_bytes
 from ginn_gl.core.runfile import load_side_by_side, printable
 from ginn_gl.core.selection import locate
+from ginn_gl.core.targets import sized
 from ginn_gl.core.view import MAX_CELLS, grid_shape
 
 DEFAULT_FRAMES = 300  # an export without --frames: at most this many snapshots, evenly in index
+DEFAULT_RENDER = 800  # pixels on the long side of a render without --size
 BYTES_PER_PIXEL = 24  # what drawing a large PNG holds per pixel at its peak (tiled drawing, RGB, PNG encoder)
 
 
@@ -78,7 +80,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         out = check_output(args.out if not args.out.strip() else str(Path(args.out).with_suffix(".png")), "--out",
                            args.overwrite, inputs=args.runs)
     runs = load_side_by_side(args.runs, MAX_CELLS)
-    size = parse_size(args.size)
+    shape = runs[0].target.shape
+    if args.size:
+        size = parse_size(args.size)
+    else:  # the picture's proportions (a grid's cells are square)
+        size = sized(shape[1], shape[0], DEFAULT_RENDER) if len(runs) == 1 else (DEFAULT_RENDER, DEFAULT_RENDER)
     if len(runs) == 1:
         run = runs[0]
         index = pick_snapshot(run, args.snapshot, args.step)
@@ -97,7 +103,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         stem = Path(args.runs[0]).stem if len(runs) == 1 else "grid"
         out = check_output(free_name(absolute(args.out) / f"{stem}-step{step}.png"), "--out", inputs=args.runs)
     check_memory(size[0] * columns, size[1] * rows)
-    view = view_from_args(args, runs[0].layers)
+    view = view_from_args(args, runs[0].layers, shape, size[0] / size[1])
     if len(runs) == 1:
         pixels = single_image(runs[0], index, size, view)
     else:
@@ -130,7 +136,7 @@ def single_image(run, index: int, size: tuple[int, int], view) -> np.ndarray:
     renderer = NetworkRenderer(ctx, run.layers, run.activation)
     try:
         renderer.set_weights(run.weights[index])
-        renderer.set_target(run.target)
+        renderer.set_target(run.target_at(int(run.steps[index])))  # the version in force at the step
         return render_image(ctx, renderer, size, view, channels=3)
     finally:
         renderer.release()
@@ -159,7 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not (0.1 <= args.fps <= 240):
         raise UserError(f"--fps {args.fps} is out of range; use 0.1 to 240")
     wanted = parse_frames(args.frames)
-    view = view_from_args(args, runs[0].layers)
+    view = view_from_args(args, runs[0].layers, runs[0].target.shape)
     steps = pick_steps(grid_steps(runs), wanted)
     bar = ProgressBar(len(steps), unit="frame")
     started = time.perf_counter()
@@ -198,7 +204,7 @@ def export_page(args: argparse.Namespace, out: Path) -> int:
     from ginn_gl.render.webpage import build_page
 
     runs = load_side_by_side(args.runs, MAX_CELLS)
-    view = view_from_args(args, runs[0].layers)
+    view = view_from_args(args, runs[0].layers, runs[0].target.shape)
     keep = None
     if args.frames is not None:  # --frames N: the snapshots a video's frames would show, else all of them
         steps = pick_steps(grid_steps(runs), parse_frames(args.frames))

@@ -41,6 +41,9 @@ class TrainConfig:
     head: str = "softmax2"  # the original's two-logit softmax (see network.HEADS)
     threshold: str = "mid"  # how an image file becomes black and white (see targets.THRESHOLDS)
     snapshots: str = "geometric"  # when snapshots are taken (see schedule.SNAPSHOTS)
+    switches: tuple[tuple[int, str], ...] = ()  # (step, image): the target changes to it from that step on
+    parent: str | None = None  # a run file to branch from, at step `at`: its weights, a fresh Adam
+    at: int | None = None
 
     def __post_init__(self) -> None:
         check_layers(self.layers)
@@ -56,6 +59,17 @@ class TrainConfig:
                 raise UserError(f"{option} {value!r} is unknown; use one of {', '.join(choices)}")
         if self.steps < 1:
             raise UserError(f"--steps {self.steps} must be at least 1")
+        if (self.parent is None) != (self.at is None):
+            raise UserError("--from RUN and --at STEP go together: give both to branch from a run's snapshot")
+        if self.at is not None and self.at < 0:
+            raise UserError(f"--at {self.at} must be a step of the run, 0 or more")
+        last = self.start_step
+        for step, spec in self.switches:
+            if not last < step < self.start_step + self.steps:
+                where = "beyond --steps" if step >= self.start_step + self.steps else "not after the one before"
+                raise UserError(f"--switch {step}:{spec} is {where}; give steps from {self.start_step + 1} to "
+                                f"{self.start_step + self.steps - 1}, each after the last")
+            last = step
         if not 0 <= self.batch_size <= MAX_BATCH:
             raise UserError(f"--batch-size {self.batch_size} is out of range; use 1 to {MAX_BATCH} "
                             "pixels, or 0 for full batch")
@@ -78,6 +92,16 @@ class TrainConfig:
         return self.seeds[0]
 
     @property
+    def start_step(self) -> int:
+        """The first step: 0, or a branch's step (its steps continue the parent's numbering)."""
+        return 0 if self.at is None else self.at
+
+    @property
+    def total_steps(self) -> int:
+        """The last step: `steps` after the start."""
+        return self.start_step + self.steps
+
+    @property
     def sizes(self) -> list[int]:
         return [INPUTS, *self.layers, OUTPUTS]
 
@@ -86,9 +110,11 @@ class TrainConfig:
 
     def as_meta(self) -> dict:
         meta = asdict(self)
-        meta.pop("seeds")
+        for key in ("seeds", "parent", "at"):  # a branch's parent is written by the trainer, with its sha256
+            meta.pop(key)
         meta["layers"] = self.sizes
         meta["seed"] = self.seed
+        meta["switches"] = [[step, spec] for step, spec in self.switches]
         return meta
 
 

@@ -57,6 +57,7 @@ class HistoryRecord:
     loss: np.ndarray  # float32 [L]: the minibatch loss curve
     version: int  # the history's version when read
     thinned: int  # how often the history was thinned
+    target_steps: np.ndarray  # int64 [K]: the step from which each target version is in force (painting, --switch)
     weights: np.ndarray | None = None  # float32 [S, P], when asked for
 
     def __len__(self) -> int:
@@ -113,6 +114,13 @@ class LossCurve:
         self._steps[:half] = self._steps[1:2 * half:2]
         self._n = half
         self._bucket *= 2
+
+    def start_at(self, step: int) -> None:
+        """The curve's first step is `step` + 1 (a branch continues its parent's numbering)."""
+        with self._lock:
+            if self._n or self._pending_count:
+                raise ValueError("the loss curve has started already")
+            self._last_step = int(step)
 
     def push(self, losses: np.ndarray) -> None:
         """Append the losses of the next len(losses) steps."""
@@ -206,6 +214,10 @@ class History:
         self.thinned = 0
         self._record: HistoryRecord | None = None  # the last record() handed out, while nothing changes
         self._record_key: tuple[int, int, int] | None = None
+        # The target's versions (painted or switched while training), bit-packed: a version is 5 KB at 200 px.
+        self._target_steps: list[int] = []
+        self._targets: list[np.ndarray] = []
+        self._target_shape: tuple[int, int] = (0, 0)
 
     @property
     def capacity(self) -> int:
@@ -219,8 +231,41 @@ class History:
 
     @property
     def used_bytes(self) -> int:
-        """Bytes the recorded snapshots fill, plus the loss curve."""
-        return len(self) * snapshot_bytes(self.n_params, self.n_hidden) + self.losses.nbytes
+        """Bytes the recorded snapshots fill, plus the loss curve and the target's versions."""
+        return (len(self) * snapshot_bytes(self.n_params, self.n_hidden) + self.losses.nbytes
+                + sum(packed.nbytes for packed in self._targets))
+
+    def add_target(self, step: int, pixels: np.ndarray) -> None:
+        """The target version in force from `step` on (its snapshot's loss included); a version at the step of
+        the last one replaces it: at most one version a step."""
+        packed = np.packbits(np.asarray(pixels, dtype=bool).ravel())
+        with self.lock:
+            if self._target_steps and step < self._target_steps[-1]:
+                raise ValueError(f"target version at step {step} is before the last one's ({self._target_steps[-1]})")
+            if self._target_steps and step == self._target_steps[-1]:
+                self._targets[-1] = packed
+            else:
+                self._target_steps.append(int(step))
+                self._targets.append(packed)
+            self._target_shape = (int(pixels.shape[0]), int(pixels.shape[1]))
+            self.version += 1
+
+    def target_at(self, step: int) -> tuple[int, np.ndarray]:
+        """(index, uint8 [H, W] pixels) of the target version in force at `step` (the first before any)."""
+        with self.lock:
+            index = max(0, int(np.searchsorted(self._target_steps, step, side="right")) - 1)
+            packed, shape = self._targets[index], self._target_shape
+        count = shape[0] * shape[1]
+        return index, np.unpackbits(packed, count=count).reshape(shape)
+
+    def target_versions(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps int64 [K], uint8 [K, H, W]) of every target version, for saving."""
+        with self.lock:
+            steps, packed, shape = list(self._target_steps), list(self._targets), self._target_shape
+        count = shape[0] * shape[1]
+        return (np.asarray(steps, dtype=np.int64),
+                np.stack([np.unpackbits(p, count=count).reshape(shape) for p in packed]) if packed else
+                np.zeros((0, *shape), np.uint8))
 
     def __len__(self) -> int:
         return self._n
@@ -299,6 +344,7 @@ class History:
             record = HistoryRecord(frozen(self._steps[:n]), frozen(self._loss[:n]), frozen(self._regions[:n]),
                                    frozen(self._density[:n]), frozen(self._status[:n]), frozen(loss_steps),
                                    frozen(loss), self.version, self.thinned,
+                                   frozen(np.asarray(self._target_steps, dtype=np.int64)),
                                    frozen(self._weights[:n]) if weights else None)
             if not weights:
                 self._record, self._record_key = record, key

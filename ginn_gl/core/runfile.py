@@ -26,7 +26,7 @@ from ginn_gl.core.resources import available_bytes
 from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
 from ginn_gl.core.targets import THRESHOLDS
 
-FORMAT = "ginn-run/1"
+FORMAT = "ginn-run/2"  # 2: the target's versions (painting, --switch); 1 still loads
 # meta's keys and their JSON types: the first block is required, the rest optional (older files).
 JsonTypes = type | tuple[type, ...]
 META_TYPES: dict[str, JsonTypes] = {
@@ -35,7 +35,7 @@ META_TYPES: dict[str, JsonTypes] = {
 OPTIONAL_META_TYPES: dict[str, JsonTypes] = {
     "head": str, "threshold": str, "snapshots": str, "history_mb": (int, float), "steps_done": int, "state": str,
     "message": str, "train_seconds": (int, float), "ginn_gl_version": str, "image_source": str,
-    "image_sha256": str}
+    "image_sha256": str, "switches": list, "parent": dict}
 REQUIRED_META = tuple(META_TYPES)
 MAX_META_CHARS = 1 << 20
 LOSS_POINTS = LOSS_CURVE_MAX_BYTES // 12 + 2  # the minibatch curve never holds more
@@ -49,8 +49,13 @@ ARRAYS = {  # name -> (dtype, ndim)
     "regions": (np.int32, 1),
     "density": (np.float32, 2),
     "status": (np.int8, 2),
+    "targets": (np.uint8, 3),
+    "target_steps": (np.int64, 1),
 }
 GEOMETRY = ("regions", "density", "status")  # optional: files from before ginn-gl measured geometry
+VERSIONS = ("targets", "target_steps")  # optional: ginn-run/1 files have one target, in force from the start
+READS = ("ginn-run/1", FORMAT)  # the formats this version reads
+MAX_TARGET_BYTES = 256 << 20  # a stranger's file cannot make us hold more target versions than this
 
 
 ABSENT = np.zeros(0)  # a geometry array a file lacks: Run fills it as not measured
@@ -69,10 +74,17 @@ class Run:
     regions: np.ndarray = field(default_factory=lambda: ABSENT)  # int32 [S]: linear regions
     density: np.ndarray = field(default_factory=lambda: ABSENT)  # float32 [S, 2]: near the edges / elsewhere
     status: np.ndarray = field(default_factory=lambda: ABSENT)  # int8 [S, N]: each hidden neuron's NeuronStatus
+    # The target's versions, each in force from its step on (version 0 is `target`; one for older files).
+    targets: np.ndarray = field(default_factory=lambda: ABSENT)  # uint8 [K, H, W]
+    target_steps: np.ndarray = field(default_factory=lambda: ABSENT)  # int64 [K]
     path: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         count, hidden = len(self.steps), sum(self.layers[1:-1])
+        if self.targets is ABSENT:
+            self.targets = self.target[None].copy()
+        if self.target_steps is ABSENT:
+            self.target_steps = np.array([int(self.steps[0]) if count else 0], dtype=np.int64)
         if self.regions is ABSENT:
             self.regions = np.full(count, -1, dtype=np.int32)
         if self.density is ABSENT:
@@ -90,6 +102,10 @@ class Run:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def target_at(self, step: int) -> np.ndarray:
+        """The target version in force at `step`."""
+        return self.targets[max(0, int(np.searchsorted(self.target_steps, step, side="right")) - 1)]
 
 
 def now_iso() -> str:
@@ -134,8 +150,8 @@ def load_run(path: str | os.PathLike) -> Run:
             if "format" not in names:
                 raise NpzError("it has no 'format' entry")
             fmt = read_text(archive, "format", 64)
-            if fmt != FORMAT:
-                raise NpzError(f"its format is {printable(repr(fmt))}, this version reads {FORMAT!r}")
+            if fmt not in READS:
+                raise NpzError(f"its format is {printable(repr(fmt))}, this version reads {' and '.join(READS)}")
             missing = [key for key in ("meta", "steps", "weights", "snap_loss", "loss_steps", "loss", "target")
                        if key not in names]
             if missing:
@@ -214,8 +230,14 @@ def _arrays(archive, meta: dict) -> dict[str, np.ndarray]:
               "loss_steps": (LOSS_POINTS,), "loss": (LOSS_POINTS,), "target": (size, size),
               "regions": (snapshots,), "density": (snapshots, 2), "status": (snapshots, hidden)}
     present = entry_names(archive)
-    return {key: read_entry(archive, key, np.dtype(dtype), ndim, limits[key])
-            for key, (dtype, ndim) in ARRAYS.items() if key not in GEOMETRY or key in present}
+    arrays = {key: read_entry(archive, key, np.dtype(dtype), ndim, limits[key])
+              for key, (dtype, ndim) in ARRAYS.items() if key in limits and (key not in GEOMETRY or key in present)}
+    if all(key in present for key in VERSIONS):  # as many versions as snapshots, and never more than 256 MB
+        height, width = arrays["target"].shape
+        versions = max(1, min(snapshots, MAX_TARGET_BYTES // max(height * width, 1)))
+        arrays["targets"] = read_entry(archive, "targets", np.dtype(np.uint8), 3, (versions, height, width))
+        arrays["target_steps"] = read_entry(archive, "target_steps", np.dtype(np.int64), 1, (versions,))
+    return arrays
 
 
 def validate(run: Run, name: str) -> None:
@@ -252,6 +274,11 @@ def validate(run: Run, name: str) -> None:
             or run.regions.min(initial=-1) < -1 or not np.isin(run.status, (-1, 0, 1, 2)).all()
             or np.isinf(run.density).any()):
         raise _bad(name, "its geometry ('regions', 'density', 'status') does not fit its snapshots")
+    k = len(run.target_steps)
+    if (k == 0 or run.targets.shape != (k, *run.target.shape) or run.targets.max(initial=0) > 1
+            or not np.array_equal(run.targets[0], run.target) or run.target_steps[0] > run.steps[0]
+            or (k > 1 and not np.all(np.diff(run.target_steps) > 0))):
+        raise _bad(name, "its target versions ('targets', 'target_steps') do not fit its target and steps")
 
 
 def save_with_fallback(path: Path, run: Run, overwrite: bool = False) -> tuple[Path | None, str | None]:

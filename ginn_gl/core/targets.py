@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,31 @@ class Target:
     @property
     def shape(self) -> tuple[int, int]:
         return self.pixels.shape  # type: ignore[return-value]
+
+    @property
+    def extent(self) -> tuple[float, float]:
+        return extent(self.shape)
+
+
+def extent(shape: tuple[int, ...]) -> tuple[float, float]:
+    """The input plane a target of `shape` (H, W) covers: x in [0, W/L], y in [0, H/L], L its long side.
+    A picture keeps its proportions; a square one covers [0, 1]^2. Pixel (r, c) is the point
+    ((c + 0.5)/L, (r + 0.5)/L)."""
+    height, width = int(shape[0]), int(shape[1])
+    long = max(height, width)
+    return width / long, height / long
+
+
+def sized(width: int, height: int, resolution: int) -> tuple[int, int]:
+    """(W, H) of a picture of `width` x `height` with its long side at `resolution`: proportions kept."""
+    long = max(width, height)
+    return max(1, round(resolution * width / long)), max(1, round(resolution * height / long))
+
+
+def target_points(shape: tuple[int, ...]) -> np.ndarray:
+    """The pixel-centre points [H*W, 2] a target of `shape` is trained on (see `extent`)."""
+    height, width = int(shape[0]), int(shape[1])
+    return grid_points(height, width, (0.0, 0.0, *extent(shape)))
 
 
 def _inside_polygon(x: np.ndarray, y: np.ndarray, poly: list[tuple[float, float]]) -> np.ndarray:
@@ -191,22 +217,27 @@ def load_image_file(path: Path, resolution: int, threshold: str = "mid") -> np.n
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise TargetError(f"cannot read image {path} ({exc.__class__.__name__}); "
                           "give a PNG, JPEG or BMP file") from None
-    size = (resolution, resolution)
+    size = sized(grey.width, grey.height, resolution)  # the long side at `resolution`: proportions kept
     if threshold == "white":
         levels = np.asarray(grey.resize(size, Image.Resampling.BILINEAR), dtype=np.float64)
         return (levels >= white - (0.5 if white > 1 else 1e-5)).astype(np.uint8)  # pure white only
-    resample = Image.Resampling.LANCZOS if grey.width > resolution else Image.Resampling.BICUBIC
+    resample = Image.Resampling.LANCZOS if grey.width > size[0] else Image.Resampling.BICUBIC
     levels = np.asarray(grey.resize(size, resample), dtype=np.float64)
     return (levels >= (128 if white > 1 else 0.5)).astype(np.uint8)
 
 
-def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
-    """A built-in name or an image path -> Target, refusing images with nothing to learn.
+RUN_STEP = re.compile(r"^(?P<path>.+\.npz)(@(?P<step>[0-9]+))?$")  # RUN.npz or RUN.npz@STEP: a run's target
 
-    `resolution` comes from a TrainConfig, which has validated it.
+
+def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
+    """A built-in name, an image path, or a run file (`RUN.npz`, or `RUN.npz@STEP`: the target version in
+    force at STEP, by default at the run's last step) -> Target, refusing images with nothing to learn.
+    A run's target keeps its own size. `resolution` comes from a TrainConfig, which has validated it.
     """
     if not spec.strip():
         raise TargetError("the image name is empty; give a built-in name (see `ginn-gl images`) or an image file")
+    if (match := RUN_STEP.match(spec)) is not None:
+        return run_target(spec, match.group("path"), None if match.group("step") is None else int(match.group("step")))
     file: Path | None = None
     if spec in BUILTIN_DRAWERS:
         pixels = draw_builtin(spec, resolution)
@@ -228,6 +259,20 @@ def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
     if file is None:
         return Target(spec, pixels, "built-in", hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest())
     return Target(spec, pixels, str(file.resolve()), file_sha256(file))
+
+
+def run_target(spec: str, path: str, step: int | None) -> Target:
+    """The target a run file held at `step` (the version in force then; None: its last step)."""
+    from ginn_gl.core.runfile import load_run  # runfile reads targets' names: imported when used
+
+    run = load_run(path)
+    first, last = int(run.steps[0]), int(run.steps[-1])
+    at = last if step is None else step
+    if not first <= at <= last:
+        raise TargetError(f"--image {spec}: step {at:,} is outside the run's steps {first:,} to {last:,}; give a step "
+                          "in that range, e.g. @" + str(last))
+    version = int(np.searchsorted(run.target_steps, at, side="right")) - 1
+    return Target(spec, run.targets[max(version, 0)].copy(), str(Path(path).resolve()), file_sha256(Path(path)))
 
 
 def file_sha256(path: Path) -> str:

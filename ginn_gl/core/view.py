@@ -37,6 +37,7 @@ class ViewSettings:
     shading: str = "flat"  # one of SHADINGS, for the regions view
     solo: int | None = None  # a hidden neuron shown alone: only its line, its active side tinted
     probe: int | None = None  # a hidden neuron whose activation is the background (the diagram's thumbnails)
+    extent: tuple[float, float] = (1.0, 1.0)  # the data's rectangle [0, W/L] x [0, H/L] (targets.extent)
 
     def __post_init__(self) -> None:
         if len(self.shown) == 0:
@@ -122,8 +123,25 @@ class ViewSettings:
         x0, y0, x1, y1 = self.domain
         self.domain = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
 
+    @property
+    def home(self) -> tuple[float, float, float, float]:
+        """The square the view shows at first and after a reset: the whole picture, centred."""
+        return fit_domain(self.extent)
+
     def reset_domain(self) -> None:
-        self.domain = DEFAULT_DOMAIN
+        self.domain = self.home
+
+
+def fit_domain(extent: tuple[float, float], aspect: float = 1.0) -> tuple[float, float, float, float]:
+    """The smallest rectangle of `aspect` (width / height) that holds the data's rectangle, centred on it:
+    (0, 0, 1, 1) for a square picture in a square view; a wide picture in a square view is letterboxed."""
+    width, height = extent
+    if width / height < aspect:
+        width = height * aspect
+    else:
+        height = width / aspect
+    cx, cy = extent[0] / 2, extent[1] / 2
+    return (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
 
 
 def parse_domain(text: str) -> tuple[float, float, float, float]:

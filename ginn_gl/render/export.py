@@ -84,7 +84,7 @@ def frames(runs: list[Run], steps: list[int], size: int, view: ViewSettings, lab
             for k, run in enumerate(runs):
                 index = snapshot_at(run, step)
                 renderer = renderers[(tuple(run.layers), run.activation)]
-                renderer.set_target(run.target)
+                renderer.set_target(run.target_at(int(run.steps[index])))  # the version in force then
                 renderer.set_weights(run.weights[index])
                 pixels = render_image(ctx, renderer, (size, size), view_for(view, run.layers), channels=3)
                 if label:  # the name, the step and the loss, as many as the cell has room for

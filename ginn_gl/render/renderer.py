@@ -15,9 +15,10 @@ import moderngl
 import numpy as np
 
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.network import activation_named, describe, evaluate, grid_points, layer_slices, parameter_count
+from ginn_gl.core.network import activation_named, describe, evaluate, layer_slices, parameter_count
 from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.selection import hidden_count, layer_offsets
+from ginn_gl.core.targets import extent, target_points
 from ginn_gl.core.view import BACKGROUNDS, OUTPUT_HALO, OUTPUT_WIDTH, ViewSettings
 from ginn_gl.render.context import ShaderError, load_program, software_renderer
 
@@ -170,7 +171,7 @@ class NetworkRenderer:
         original GINN stretched each picture from its own min to max over its 200x200 grid)."""
         if self._p_range is None:
             height, width = self.target_shape
-            p = evaluate(self._flat, self.sizes, self.activation, grid_points(height, width)).probability
+            p = evaluate(self._flat, self.sizes, self.activation, target_points((height, width))).probability
             self._p_range = (float(p.min()), float(p.max()))
         return self._p_range
 
@@ -205,6 +206,7 @@ class NetworkRenderer:
         values = {
             "u_target": TARGET_UNIT,
             "u_domain": tuple(float(v) for v in view.domain),
+            "u_extent": extent(self.target_shape),
             "u_viewport": tuple(float(v) for v in viewport),
             "u_view": BACKGROUNDS.index(view.background),
             "u_line_width": float(view.line_width) * pixel_scale,

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ginn_gl.core.network import grid_points
+from ginn_gl.core.targets import target_points
 from ginn_gl.train.activations import torch_activation
 from ginn_gl.train.layout import ParameterLayout, Workspace
 from ginn_gl.train.model import initial_parameters
@@ -79,6 +79,7 @@ class StepEngine:
         self.unit = torch_activation(spec.activation)
         self.seeds = len(spec.seeds)
         self.n_pixels = target.size
+        self.target_shape = target.shape
         self.full_batch = spec.batch_size == 0
         self.rows = self.n_pixels if self.full_batch else spec.batch_size
         self.inv_rows = 1.0 / self.rows
@@ -114,13 +115,21 @@ class StepEngine:
     def _pixel_table(self, target: np.ndarray) -> torch.Tensor:
         """One row per pixel: x, y, 1 (the bias input), target t, and -t/rows, which turns the
         logit gradient (sigmoid(z) - t) / rows into one fused add."""
-        height, width = target.shape
         table = np.empty((self.n_pixels, 5), dtype=np.float32)
-        table[:, :2] = grid_points(height, width)
+        table[:, :2] = target_points(target.shape)
         table[:, 2] = 1.0
         table[:, 3] = target.reshape(-1)
         table[:, 4] = -table[:, 3] / self.rows
         return torch.from_numpy(table).to(self.device)
+
+    def set_target(self, target: np.ndarray) -> None:
+        """A new version of the target (of the same size), in force from the next block prepared and the
+        next domain pass. Written into the pixel table in place: the views and graphs that read it stay valid."""
+        if target.shape != self.target_shape:
+            raise ValueError(f"a target of {target.shape} for an engine of {self.target_shape}")
+        values = torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32).reshape(-1)).to(self.device)
+        self.table[:, 3].copy_(values)
+        torch.div(self.table[:, 3], -float(self.rows), out=self.table[:, 4])  # as _pixel_table divides
 
     def _full_batch_buffers(self) -> None:
         """Per-chunk losses and weight gradients, summed after the chunks' passes."""

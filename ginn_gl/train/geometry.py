@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from ginn_gl.core.lifecycle import status_from_counts
-from ginn_gl.core.network import grid_points, split_parameters
+from ginn_gl.core.network import split_parameters
 from ginn_gl.core.selection import hidden_count
+from ginn_gl.core.targets import target_points
 from ginn_gl.train.activations import torch_activation
 
 BITS = 52  # neurons a word holds: a float64 sum of distinct powers of two below 2^52 is exact
@@ -66,7 +67,7 @@ class GeometryProbe:
         self.unit = torch_activation(activation)
         self.device = torch.device(device)
         self.height, self.width = target.shape
-        points = grid_points(self.height, self.width).astype(np.float32)
+        points = target_points(target.shape).astype(np.float32)
         self.points = torch.from_numpy(points).to(self.device)
         self.n_hidden = hidden_count(sizes)
         self.n_words = -(-self.n_hidden // BITS)

@@ -147,7 +147,8 @@ class GeometryHelper:
         self.slowest = 0.0  # seconds: the helper's longest measurement so far (its own clock)
         self.ready = False  # the helper has started and can measure
         self.last_answer = time.perf_counter()
-        self._steps: collections.deque[int] = collections.deque()  # submitted, not sent yet
+        # Submitted, not sent yet, in order: snapshot steps, and target versions (pixels) between them.
+        self._steps: collections.deque[int | np.ndarray] = collections.deque()
         self._waiting = 0  # submitted and not answered, skipped or given up
         self._changed = threading.Condition()
         self._ended = False
@@ -172,6 +173,13 @@ class GeometryHelper:
             if self.enabled and not self._ended and self.problem is None:
                 self._steps.append(step)
                 self._waiting += 1
+                self._changed.notify_all()
+
+    def set_target(self, step: int, pixels: np.ndarray) -> None:
+        """The target changes from `step` on: snapshots submitted after this are measured against it."""
+        with self._changed:
+            if self.enabled and not self._ended and self.problem is None:
+                self._steps.append(np.array(pixels, dtype=np.uint8))
                 self._changed.notify_all()
 
     @property
@@ -259,7 +267,12 @@ class GeometryHelper:
                         self._changed.wait()
                     if self._ended:
                         break
-                    step = self._steps.popleft()
+                    item = self._steps.popleft()
+                if isinstance(item, np.ndarray):  # a new target version: the helper measures against it
+                    pipe.write(self.wire.target(item))
+                    pipe.flush()
+                    continue
+                step = item
                 weights = [history.weights_at(step) for history in self.histories]
                 if any(w is None for w in weights):  # thinned away before it was sent: nothing to measure
                     self._answered()

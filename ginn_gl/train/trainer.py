@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ import torch
 from ginn_gl import __version__
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.errors import UserError
+from ginn_gl.core.experiment import BranchPoint, branch_point, check_branch
 from ginn_gl.core.history import History
 from ginn_gl.core.network import parameter_count
 from ginn_gl.core.pace import Pacer
@@ -29,7 +32,7 @@ from ginn_gl.core.runfile import Run, now_iso, save_with_fallback
 from ginn_gl.core.schedule import learning_rates, next_snapshot_step
 from ginn_gl.core.selection import hidden_count
 from ginn_gl.core.signals import SignalGuard
-from ginn_gl.core.targets import Target
+from ginn_gl.core.targets import Target, file_sha256, load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
 from ginn_gl.train.geometry_helper import GeometryHelper
 
@@ -70,20 +73,32 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, target: Target, block: int = 256, pace: float | None = None,
-                 measure_geometry: bool = True):
+                 measure_geometry: bool = True, branch: BranchPoint | None = None):
         self.config = config
         self.target = target
         self.device = resolve_device(config.device)
+        # A branch starts from its parent's snapshot (read from config.parent's file unless given: the window
+        # branches from a run it has not saved yet), checked before anything is built; its target may differ.
+        self.branch = branch
+        if branch is None and config.parent is not None and config.at is not None:
+            self.branch = branch_point(config.parent, config.at)
+        if self.branch is not None:
+            check_branch(config, self.branch)
+        self.switches = [(step, self._same_size(load_target(spec, config.resolution, config.threshold), spec))
+                         for step, spec in config.switches]
         spec = EngineSpec(config.sizes, config.activation, list(config.seeds), config.batch_size,
                           block=block, head=config.head)
         self.engine = StepEngine(spec, target.pixels, self.device)
+        if self.branch is not None:  # its weights for every seed; Adam starts afresh (not in a run file)
+            self.engine.set_parameters(np.repeat(self.branch.weights[None], len(config.seeds), axis=0))
         n_params, n_hidden = parameter_count(config.sizes), hidden_count(config.sizes)
         try:
             self.histories = [History(n_params, int(config.history_mb * 2**20), n_hidden=n_hidden)
                               for _ in config.seeds]
         except ValueError as exc:
             raise UserError(f"--history-mb {config.history_mb:g} is too small: {exc}") from None
-        self.step = 0
+        self.start_step, self.total = config.start_step, config.total_steps
+        self.step = self.start_step
         self.state = State.READY
         self.message = ""
         self.error: BaseException | None = None
@@ -96,8 +111,14 @@ class Trainer:
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
         self._finished: Finished | None = None
+        self._painted: np.ndarray | None = None  # a target painted in the window, in force from the next snapshot
+        self._painted_lock = threading.Lock()
+        self.painted_at: float | None = None  # when the last painted target was taken up (perf_counter)
         self.geometry = GeometryHelper(target.pixels, config.sizes, config.activation, self.histories,
                                        enabled=measure_geometry)
+        for history in self.histories:
+            history.add_target(self.start_step, target.pixels)
+            history.losses.start_at(self.start_step)
         self._record_snapshot()  # the initial network, so readers have something at once
 
     # ---- control (any thread) -------------------------------------------------------------
@@ -108,6 +129,26 @@ class Trainer:
         self._thread = threading.Thread(target=self._run, name="ginn-gl-trainer", daemon=True)
         self._thread.start()
         return self
+
+    def set_target(self, pixels: np.ndarray) -> None:
+        """A new version of the target (painted), from any thread: the worker takes it up at its next snapshot,
+        whose loss it is measured against, and trains on it from the step after. Strokes that arrive
+        between two snapshots make one version."""
+        if pixels.shape != self.target.shape:
+            raise ValueError(f"a painted target of {pixels.shape} for a run on {self.target.shape}")
+        with self._painted_lock:
+            self._painted = np.array(pixels, dtype=np.uint8)
+
+    def set_parent_file(self, path: Path) -> None:
+        """Where a branch's parent was saved (the window saves it first): its meta names that file and its sha256."""
+        if self.branch is not None:
+            self.branch = replace(self.branch, path=Path(path), sha256=file_sha256(Path(path)))
+
+    def _same_size(self, target: Target, spec: str) -> np.ndarray:
+        if target.shape != self.target.shape:
+            raise UserError(f"--switch {spec}: its target is {target.shape[1]}x{target.shape[0]}, the run's is "
+                            f"{self.target.shape[1]}x{self.target.shape[0]}; switch to a picture of the same size")
+        return target.pixels
 
     def set_pace(self, pace: float | None) -> None:
         """Snapshots per second to train at (None: as fast as the hardware goes); from any thread."""
@@ -154,7 +195,7 @@ class Trainer:
 
     def progress(self) -> Progress:
         pacer = self.pacer
-        return Progress(self.step, self.config.steps, self.steps_per_second, self.step_ms, self.last_loss,
+        return Progress(self.step, self.total, self.steps_per_second, self.step_ms, self.last_loss,
                         self.state, pacer.pace, pacer.rate, pacer.keeping_pace, pacer.change_rate,
                         self._pause.is_set())
 
@@ -175,7 +216,8 @@ class Trainer:
     def _train(self) -> State:
         """The training loop; returns the state it ends in."""
         cfg, engine = self.config, self.engine
-        total = cfg.steps
+        total, start = self.total, self.start_step
+        switches = list(self.switches)
         while self.step < total and not self._stop.is_set():
             if self._pause.is_set():
                 self.state = State.PAUSED
@@ -185,10 +227,13 @@ class Trainer:
             # The next snapshot follows the last one recorded, however many blocks reach it.
             target_step = next_snapshot_step(self.histories[0].latest_step(), total, cfg.snapshots)
             count = min(target_step - self.step, engine.block)
+            if switches:  # a block ends where the target switches: the step after trains on the new one
+                count = min(count, switches[0][0] - self.step)
             first = self.step
             t0 = time.perf_counter()
-            engine.prepare_block(first, count,
-                                 learning_rates(cfg.lr, cfg.schedule, first, count, total))
+            # A branch's schedule and Adam count from its start: a fresh optimiser over its own steps.
+            engine.prepare_block(first - start, count,
+                                 learning_rates(cfg.lr, cfg.schedule, first - start, count, total - start))
             done = engine.run_block(count, self._stop)
             losses = engine.block_losses(done)
             dt = time.perf_counter() - t0
@@ -204,6 +249,8 @@ class Trainer:
             if done:
                 self.last_loss = float(losses[-1, 0])
                 self._update_rate(done, dt)
+            if switches and self.step == switches[0][0]:
+                self._take_target(switches.pop(0)[1])
             if self.step == target_step and (diverged := self._record_snapshot(paced=True)):
                 return diverged
         if self.step < total and (diverged := self._record_snapshot()):  # stopped: keep what was done
@@ -236,6 +283,11 @@ class Trainer:
         much as they change it); if they diverged, push nothing and return State.DIVERGED."""
         if self.histories[0].latest_step() >= self.step:
             return None
+        with self._painted_lock:
+            painted, self._painted = self._painted, None
+        if painted is not None:
+            self._take_target(painted)
+            self.painted_at = time.perf_counter()
         weights = self.engine.parameters()
         losses, change = self.engine.domain_pass()
         bad = ~np.isfinite(losses) | ~np.isfinite(weights).all(axis=1)
@@ -249,6 +301,14 @@ class Trainer:
             history.push(self.step, weights[s], float(losses[s]))
         self.geometry.submit(self.step)
         return None
+
+    def _take_target(self, pixels: np.ndarray) -> None:
+        """The target version in force from this step on: the engine trains on it, the histories record it,
+        the geometry helper measures against it."""
+        self.engine.set_target(pixels)
+        for history in self.histories:
+            history.add_target(self.step, pixels)
+        self.geometry.set_target(self.step, pixels)
 
     def _diverged(self, step: int, seed_index: int, loss: float) -> State:
         seed = self.config.seeds[seed_index]
@@ -268,17 +328,20 @@ class Trainer:
         for seed, history in zip(cfg.seeds, self.histories):
             record = history.record(weights=True)
             meta = cfg.with_seed(seed).as_meta()
+            if self.branch is not None:
+                meta["parent"] = self.branch.meta()
             meta.update(image_source=self.target.source, image_sha256=self.target.sha256,
                         device=str(self.device), torch_version=torch.__version__, created=now_iso(),
                         ginn_gl_version=__version__, steps_done=int(record.steps[-1]),
                         state=self.state.value, message=self.message,
                         train_seconds=round(self.elapsed, 3))
             assert record.weights is not None
+            target_steps, targets = history.target_versions()
             runs.append(Run(meta=meta, steps=record.steps.copy(), weights=record.weights.copy(),
                             snap_loss=record.losses.copy(), loss_steps=record.loss_steps.copy(),
-                            loss=record.loss.copy(), target=self.target.pixels.copy(),
+                            loss=record.loss.copy(), target=targets[0].copy(),
                             regions=record.regions.copy(), density=record.density.copy(),
-                            status=record.status.copy()))
+                            status=record.status.copy(), targets=targets, target_steps=target_steps))
         return runs
 
     def finish(self, saving: Saving | None = None, *, guard: SignalGuard | None = None, wait: bool = True,

@@ -13,25 +13,29 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
 
-from ginn_gl.core.errors import UserError
 from ginn_gl.core.history import Snapshot
 from ginn_gl.core.pace import DEFAULT_PACE
-from ginn_gl.core.progress import State
+from ginn_gl.core.progress import TrainingRun
+from ginn_gl.core.targets import extent
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.render.context import software_renderer
 from ginn_gl.render.renderer import Blit, OffscreenTarget
 from ginn_gl.ui.controls import Settings, dispatch
 from ginn_gl.ui.diagram import THUMBNAIL
+from ginn_gl.ui.experiments import Experiments
 from ginn_gl.ui.framelog import FrameLog
-from ginn_gl.ui.grid import Grid, Session, weights_key
+from ginn_gl.ui.gallery import Gallery
+from ginn_gl.ui.grid import Grid, weights_key
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
 from ginn_gl.ui.overlays import Notices, build_confirm, build_help, view_badge
 from ginn_gl.ui.panel import Panel, PanelInput
+from ginn_gl.ui.session import Session
 from ginn_gl.ui.window import Input, Window
 
 PANEL_WIDTH = 470.0
@@ -72,20 +76,41 @@ class App:
         self._shot = np.zeros((1, 1, 3), np.uint8)  # the pixels S or Shift+S saves, read in the frame it asks
         self.view_rect = (0, 0, 1, 1)  # x, y (bottom left), w, h in framebuffer pixels
         self.snapshot: Snapshot | None = None  # what the view shows
-        self.confirm_restart: int | None = None  # a seed: asking before a finished run is discarded
         self.help_rect: tuple[float, float, float, float] | None = None
         self.notices = Notices()
+        self.experiments = Experiments(self)
+        self.gallery = Gallery(self.ctx, self.ui)
+        self.experiments.setup.thumbnails = self.gallery.textures
         self._last_time = self._frame_started = time.perf_counter()
-        self._attach(session)
-
-    def _attach(self, session: Session) -> None:
         self.session = session
-        self.serial += 1
+        pace = session.trainer.progress().pace if session.trainer is not None else DEFAULT_PACE
+        self.settings = Settings(sizes=session.primary.sizes, pace=pace)
+        self.grid: Grid
+        self.panel: Panel
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """The grid (and the panel, for a network of another shape) for the session's runs as they are now."""
+        if self.serial:
+            self.grid.release()
+        session = self.session
+        self.serial += 1  # the renderers' weight keys tell the new cells apart
         self.grid = Grid(self.ctx, self.blit, self.window.finish, self.software, session.tracks, session.lead)
         primary = session.primary
-        pace = session.trainer.progress().pace if session.trainer is not None else DEFAULT_PACE
-        self.settings = Settings(sizes=primary.sizes, pace=pace)
-        self.panel = Panel(sizes=primary.sizes, width=PANEL_WIDTH * self.window.ui_scale, seed_text=str(primary.seed))
+        if self.serial == 1 or self.panel.sizes != primary.sizes:
+            self.settings = replace(self.settings, sizes=primary.sizes)
+            self.panel = Panel(sizes=primary.sizes, width=PANEL_WIDTH * self.window.ui_scale,
+                               seed_text=str(primary.seed))
+        view = self.settings.view
+        data = extent(primary.target.shape)
+        if view.extent != data:  # a picture of other proportions: the view frames it whole
+            view.extent = data
+            view.reset_domain()
+
+    @property
+    def confirm_restart(self) -> bool:
+        """A question is asked before a finished run is discarded."""
+        return self.experiments.question is not None
 
     @property
     def renderer(self):
@@ -104,8 +129,13 @@ class App:
         return 0
 
     @property
+    def trainer(self) -> TrainingRun | None:
+        """The selected run's trainer: the run of the cell the panel follows."""
+        return self.session.entry_of(self.grid.focus).trainer
+
+    @property
     def training(self) -> bool:
-        trainer = self.session.trainer
+        trainer = self.trainer
         return trainer is not None and not trainer.done
 
     @property
@@ -118,7 +148,7 @@ class App:
     def _duty(self) -> float:
         """Seconds a frame must leave to training: on a CPU rasteriser, while training runs flat out
         (not waiting for its pace), the frames take at most one core-time in SOFTWARE_DUTY."""
-        trainer = self.session.trainer
+        trainer = self.trainer
         if trainer is None or not (self.software and self.training) or trainer.progress().keeping_pace:
             return 0.0
         return SOFTWARE_DUTY * self._frame_work
@@ -148,23 +178,44 @@ class App:
         self.grid.layout(area, size.fb_height, size.scale, size.height)
         handled = self._keys(arrived)
         self._pointer(arrived)
+        if arrived.dropped:
+            self.experiments.drop(arrived.dropped)
         settings.advance(dt)
-        trainer = self.session.trainer
-        if trainer is not None and trainer.progress().pace != settings.pace:
-            trainer.set_pace(settings.pace)
+        for entry in self.session.entries:  # one pace for every run the window trains
+            if entry.training and entry.trainer is not None and entry.trainer.progress().pace != settings.pace:
+                entry.trainer.set_pace(settings.pace)
+        trainer = self.trainer
         shown = settings.resolve(history, self.training)
+        self.experiments.frame()
+        selected = self.experiments.selected()
         data = PanelInput(history=history, snapshot=shown, activation=track.activation,
                           trainer=trainer, seed=track.seed, device=self.session.device,
                           frame_ms=self.frame_ms, view_ms=self.view_ms, view_scale=self.view_scale, title=self.title,
                           view_path=self.renderer.path, thumbnail=self.thumbnail.texture.glo,
-                          tracks=self.session.tracks)
-        self.panel.build(settings, data, panel_x, float(size.height))
+                          tracks=self.session.tracks, setup=self.experiments.setup, setup_base=selected.config,
+                          can_branch=selected.config is not None and shown is not None,
+                          command=self.experiments.command, where=selected.where(),
+                          target_steps=history.record().target_steps)
+        actions = self.panel.build(settings, data, panel_x, float(size.height))
+        if actions.start is not None:
+            self.experiments.start(actions.start == "instead")
+        if actions.branch:
+            self.experiments.branch()
+        if actions.copy:
+            self.experiments.copy()
+        track = self.grid.cells[self.grid.focus].track  # Start and B may have made new cells
+        history = track.history
         self.help_rect = None
         if settings.show_help:
             self.help_rect = build_help(self.view_rect[0] / size.scale + 20, 20,
                                         min(560.0 * self.window.ui_scale, panel_x - 40))
-        if self.confirm_restart is not None:
-            self._confirm(build_confirm(panel_x / 2, size.height / 2, self.saves_on_close))
+        question = self.experiments.question
+        if question is not None:
+            answer = build_confirm(panel_x / 2, size.height / 2, question.text)
+            if answer is not None:
+                self.experiments.answer(answer)
+        if settings.painting:
+            self.experiments.brush_overlay(arrived.cursor)
         self.snapshot = settings.resolve(history, self.training)  # the panel's widgets may have moved it
         self._resolve_cells()
         self.grid.labels(len(self.grid.cells) > 1)
@@ -202,11 +253,18 @@ class App:
 
     def _resolve_cells(self) -> None:
         """Each cell's snapshot: the focused cell's is the slider's, the others their newest at or before
-        its step (their own newest while following live)."""
+        its step (their own newest while following live); and its target: the version in force at that
+        step, or while following live a target being painted, at once."""
         focus, shown = self.grid.focus, self.snapshot
         step = None if self.settings.follow_live or shown is None else shown.step
         for index, cell in enumerate(self.grid.cells):
             cell.snapshot = shown if index == focus else cell.track.history.read(step)
+            entry = self.session.entry_of(index)
+            if entry.draft is not None and self.settings.follow_live:
+                cell.target_key, cell.target = ("draft", id(entry), entry.draft_version), entry.draft
+            elif cell.snapshot is not None:
+                version, pixels = cell.track.history.target_at(cell.snapshot.step)
+                cell.target_key, cell.target = (id(cell.track.history), version), pixels
 
     @property
     def view_scale(self) -> float:
@@ -256,11 +314,11 @@ class App:
             return []
         handled = []
         for key in arrived.keys:
-            if self.confirm_restart is not None:  # the question takes the keys: Enter / Y, Esc / N
+            if self.experiments.question is not None:  # the question takes the keys: Enter / Y, Esc / N
                 if key.name in ("ENTER", "KP_ENTER", "Y", "ESCAPE", "N"):
-                    self._confirm(key.name in ("ENTER", "KP_ENTER", "Y"))
+                    self.experiments.answer(key.name in ("ENTER", "KP_ENTER", "Y"))
                     handled.append(key.name)
-            elif dispatch(self.settings, key.name, key.shift, key.repeated):
+            elif dispatch(self.settings, key.name, key.shift, key.repeated, key.ctrl):
                 handled.append(key.name)
         return handled
 
@@ -275,7 +333,13 @@ class App:
         """Wheel notches zoom about the pointer, a double-click resets, a drag from a cell pans every
         cell; a click on a cell's label maximises it and back."""
         view = self.settings.view
+        if self.settings.painting:
+            self.experiments.paint(arrived)
         for event in arrived.pointer:
+            if event.kind == "wheel" and self.settings.painting and arrived.shift:  # Shift+wheel sizes the brush
+                for _ in range(int(abs(event.amount))):
+                    self.settings.larger_brush() if event.amount > 0 else self.settings.smaller_brush()
+                continue
             if event.kind == "click" and len(self.grid.cells) > 1:
                 index = self.grid.label_at(event.x, event.y)
                 if index is not None:
@@ -288,7 +352,7 @@ class App:
                 view.zoom_about(point, WHEEL_ZOOM ** event.amount)
             elif event.kind == "double":
                 view.reset_domain()
-        if arrived.drag is not None:
+        if arrived.drag is not None and not self.settings.painting:  # painting: the left button paints, not pans
             x, y, dx, dy = arrived.drag
             cell = self.grid.cell_at(x, y, self.window.size.scale, self.window.size.height)
             if (dx or dy) and cell is not None and self._over_view(x, y):
@@ -341,40 +405,14 @@ class App:
                 settings.notify("training resumed" if paused else "training paused: Space resumes it")
         if settings.restart_requested:
             settings.restart_requested = False
-            session = self.session
-            seed = session.primary.seed if settings.restart_seed is None else settings.restart_seed
-            if session.restart is None:
-                return
-            if session.trainer is not None and session.trainer.state is State.FINISHED:  # ask before it goes
-                self.confirm_restart = seed
-            else:
-                self.restart(seed)
-
-    def _confirm(self, answer: bool | None) -> None:
-        """The answer to "discard the finished run?": True restarts, False cancels, None: not yet."""
-        if answer is None:
-            return
-        seed, self.confirm_restart = self.confirm_restart, None
-        if answer and seed is not None:
-            self.restart(seed)
-
-    def restart(self, seed: int) -> None:
-        """Stop the current training (its run is discarded) and train a fresh network."""
-        old = self.session
-        if old.restart is None:
-            return
-        try:
-            fresh = old.restart(seed)
-        except UserError as exc:  # e.g. seeds past 2^64 - 1 for several seeds from a large first one
-            self.settings.notify(str(exc))
-            return
-        if old.trainer is not None:
-            old.trainer.finish(None, wait=False)  # discarded: its worker and its geometry helper end now
-        if fresh.trainer is not None:
-            fresh.trainer.set_pace(self.settings.pace)  # the pace the user chose carries over
-            fresh.trainer.start()
-        self.grid.release()
-        self._attach(fresh)
+            self.experiments.restart(self.session.entry_of(self.grid.focus).tracks[0].seed
+                                     if settings.restart_seed is None else settings.restart_seed)
+        if settings.branch_requested:
+            settings.branch_requested = False
+            self.experiments.branch()
+        if settings.copy_requested:
+            settings.copy_requested = False
+            self.experiments.copy()
 
     # ---- closing ------------------------------------------------------------------------------
 

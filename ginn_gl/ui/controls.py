@@ -16,6 +16,7 @@ from ginn_gl.core.pace import DEFAULT_PACE, DEFAULT_SPEED, MAX_PACE, MAX_SPEED, 
 from ginn_gl.core.view import ViewSettings
 
 X_AXES = ("step", "log step", "snapshot")
+BRUSH_DEFAULT, BRUSH_RANGE, BRUSH_FACTOR = 6.0, (1.0, 60.0), 1.25  # target pixels
 SPEED_FACTOR = 1.5
 
 
@@ -45,6 +46,10 @@ class Settings:
     restart_seed: int | None = None  # None: the same seed
     cycle_requested: bool = False  # Tab: maximise the next cell of a grid
     pause_requested: bool = False  # Space while following live: pause training, or resume it
+    branch_requested: bool = False  # B: a run from the shown snapshot, with Setup's settings
+    copy_requested: bool = False  # Ctrl+C: the selected run's command on the clipboard
+    painting: bool = False  # P: the buttons paint the target (left white, right black) instead of panning
+    brush: float = BRUSH_DEFAULT  # the brush's radius, in target pixels
     notices: list[str] = field(default_factory=list)  # notes for the window to show, oldest first
     _moves: int = 0  # snapshots to move by at the next resolve (keys and buttons)
     _play_clock: float = 0.0  # autoplay's fraction of a snapshot still to go
@@ -169,6 +174,23 @@ class Settings:
 
     # ---- requests ------------------------------------------------------------------------------
 
+    def toggle_painting(self) -> None:
+        self.painting = not self.painting
+        self.notify("paint: left button white, right black; [ and ] or Shift+wheel size the brush; P again to "
+                    "stop" if self.painting else "paint mode off: drag pans again")
+
+    def larger_brush(self) -> None:
+        self.brush = min(BRUSH_RANGE[1], self.brush * BRUSH_FACTOR)
+
+    def smaller_brush(self) -> None:
+        self.brush = max(BRUSH_RANGE[0], self.brush / BRUSH_FACTOR)
+
+    def request_branch(self) -> None:
+        self.branch_requested = True
+
+    def request_copy(self) -> None:
+        self.copy_requested = True
+
     def notify(self, text: str) -> None:
         """A short note the window shows over the view for a few seconds (an answer to a key)."""
         self.notices.append(text)
@@ -232,6 +254,14 @@ KEYMAP: tuple[Binding, ...] = (
             Settings.request_screenshot),
     Binding(("SHIFT+S",), "Shift+S", "save the whole window as a PNG, panel included",
             Settings.request_window_screenshot),
+    Binding(("P",), "P", "paint mode: the left button paints the target white, the right black, while it trains",
+            Settings.toggle_painting),
+    Binding(("RIGHT_BRACKET",), "]", "a larger brush (also Shift+wheel)", Settings.larger_brush, repeat=True),
+    Binding(("LEFT_BRACKET",), "[", "a smaller brush", Settings.smaller_brush, repeat=True),
+    Binding(("B",), "B", "branch: a new run from the shown snapshot with Setup's settings, beside its parent",
+            Settings.request_branch),
+    Binding(("CTRL+C",), "Ctrl+C", "copy the command that trains the selected run from scratch",
+            Settings.request_copy),
     Binding(("R",), "R", "restart training with the same seed (the current run is discarded; a finished "
             "one asks first)",
             Settings.request_restart),
@@ -243,18 +273,20 @@ KEYMAP: tuple[Binding, ...] = (
 MOUSE_HELP = ("Mouse", "wheel zooms the view, drag pans it, double-click resets it")
 
 
-def binding_for(name: str, shift: bool) -> Binding | None:
-    """The binding of a key (its GLFW name), the shifted form first when shift is held."""
-    for wanted in ((f"SHIFT+{name}", name) if shift else (name,)):
+def binding_for(name: str, shift: bool, ctrl: bool = False) -> Binding | None:
+    """The binding of a key (its GLFW name): with Ctrl held only its Ctrl form, else the shifted form first
+    when shift is held."""
+    wanted_forms = (f"CTRL+{name}",) if ctrl else ((f"SHIFT+{name}", name) if shift else (name,))
+    for wanted in wanted_forms:
         for binding in KEYMAP:
             if wanted in binding.keys:
                 return binding
     return None
 
 
-def dispatch(settings: Settings, name: str, shift: bool, repeated: bool) -> bool:
+def dispatch(settings: Settings, name: str, shift: bool, repeated: bool, ctrl: bool = False) -> bool:
     """Carry out the key's action on `settings`; False if the key is not bound (or does not repeat)."""
-    binding = binding_for(name, shift)
+    binding = binding_for(name, shift, ctrl)
     if binding is None or (repeated and not binding.repeat):
         return False
     if binding.with_key:

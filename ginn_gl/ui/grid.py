@@ -12,58 +12,14 @@ import moderngl
 import numpy as np
 from imgui_bundle import imgui
 
-from ginn_gl.core.history import History, Snapshot
-from ginn_gl.core.progress import TrainingRun
-from ginn_gl.core.runfile import Run, printable
+from ginn_gl.core.history import Snapshot
 from ginn_gl.core.view import ViewSettings, grid_shape, view_for
 from ginn_gl.render.renderer import Blit, NetworkRenderer
 from ginn_gl.ui.lossplot import SEED_COLOURS
+from ginn_gl.ui.session import Track
 from ginn_gl.ui.viewpane import VIEW_BUDGET, Drawn, ViewPane
 
 LABEL_PAD = 4.0  # window units around a cell's label
-
-
-@dataclass
-class Track:
-    """One network the window shows: its history and what it was trained on."""
-
-    history: History
-    target: np.ndarray
-    sizes: list[int]
-    activation: str
-    seed: int
-    label: str  # "seed 2", or the run file's name
-
-
-@dataclass
-class Session:
-    """What the window shows: a training run of one or several seeds (with its trainer), or runs read
-    from files."""
-
-    tracks: list[Track]
-    device: str
-    trainer: TrainingRun | None = None  # while training: pace, pause, resume, progress, finish
-    restart: Callable[[int], Session] | None = None  # a fresh training session from a first seed (not started)
-    lead: int = 0  # the track whose snapshots the slider steps through: the longest (seeds train in step)
-
-    @property
-    def primary(self) -> Track:
-        """The track that navigation, the diagram and the neuron toggles follow unless a cell is maximised."""
-        return self.tracks[self.lead]
-
-
-def replay_session(runs: list[Run]) -> Session:
-    """The window's session for recorded runs (of one target size: see load_side_by_side)."""
-    tracks = []
-    for run in runs:
-        history = History.from_arrays(run.steps, run.weights, run.snap_loss, (run.regions, run.density, run.status))
-        history.losses.load(run.loss_steps, run.loss)
-        seed = int(run.meta.get("seed", 0))
-        label = f"seed {seed}" if len(runs) == 1 else printable(run.path.stem if run.path else f"seed {seed}")
-        tracks.append(Track(history, run.target, run.layers, run.activation, seed, label))
-    where = printable(runs[0].path) if len(runs) == 1 else f"{len(runs)} runs"
-    longest = max(range(len(runs)), key=lambda k: (int(runs[k].steps[-1]), -k))  # the slider reaches every end
-    return Session(tracks, device=f"replay of {where}", lead=longest)
 
 
 def weights_key(serial: int, cell: int, step: int) -> tuple[int, int, int]:
@@ -78,6 +34,8 @@ class Cell:
     rect: tuple[int, int, int] = (0, 0, 1)  # x, y (bottom left), side, in framebuffer pixels
     label_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x, y, w, h in window units
     snapshot: Snapshot | None = None
+    target: np.ndarray | None = None  # the target version it shows (the app resolves it each frame)
+    target_key: object = None  # what tells target versions apart
 
 
 @dataclass
@@ -93,7 +51,7 @@ class Grid:
     cells: list[Cell] = field(default_factory=list)
     renderers: dict[tuple[tuple[int, ...], str], NetworkRenderer] = field(default_factory=dict)
     maximised: int | None = None  # the cell shown alone, or None for all
-    _targets: dict[int, np.ndarray] = field(default_factory=dict)  # each renderer's uploaded target (tracks differ)
+    _targets: dict[int, object] = field(default_factory=dict)  # each renderer's uploaded target's key
 
     def __post_init__(self) -> None:
         for track in self.tracks:
@@ -194,11 +152,12 @@ class Grid:
             if cell not in visible or cell.snapshot is None:
                 continue
             renderer = self.renderer(cell)
-            if self._targets.get(id(renderer)) is not cell.track.target:
-                renderer.set_target(cell.track.target)
-                self._targets[id(renderer)] = cell.track.target
+            target, key = (cell.track.target, id(cell.track)) if cell.target is None else (cell.target, cell.target_key)
+            if self._targets.get(id(renderer)) != key:
+                renderer.set_target(target)
+                self._targets[id(renderer)] = key
             renderer.set_weights(cell.snapshot.weights, key=weights_key(serial, index, cell.snapshot.step))
-            drawn = cell.pane.update(renderer, view_for(view, cell.track.sizes), renderer.weights_key,
+            drawn = cell.pane.update(renderer, view_for(view, cell.track.sizes), (renderer.weights_key, key),
                                      cell.rect[2], budget, whole)
             if drawn.seconds is not None:
                 seconds, drew = seconds + drawn.seconds, True

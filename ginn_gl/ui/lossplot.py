@@ -16,6 +16,7 @@ PLOT_POINTS = 2000  # the minibatch curve is shown as at most this many bucket m
 EMPTY_LOSS = (0.01, 1.0)  # the y range before there are two points to fit
 
 
+TARGET_CHANGE = (0.95, 0.35, 0.35)  # the loss plot's mark where the target changed
 GEOMETRY_COLOURS = ((0.95, 0.7, 0.3, 1.0), (0.85, 0.45, 0.95, 1.0), (0.45, 0.85, 0.6, 1.0))
 # Runs side by side: a colour each, in the loss plot and the regions plot.
 SEED_COLOURS = ((0.35, 0.75, 1.0), (1.0, 0.55, 0.25), (0.45, 0.9, 0.45), (0.95, 0.4, 0.7), (0.95, 0.85, 0.3),
@@ -192,7 +193,8 @@ class LossPlot:
             settings.seek(int(steps[self._nearest(steps, implot.get_plot_mouse_pos().x, settings.x_axis)]))
 
     def build(self, settings: Settings, record: HistoryRecord, shown_step: int | None, total_steps: int,
-              height: float, others: tuple[tuple[str, HistoryRecord], ...] = (), x_labels: bool = True) -> None:
+              height: float, others: tuple[tuple[str, HistoryRecord], ...] = (), x_labels: bool = True,
+              target_steps: np.ndarray | None = None) -> None:
         """`record`'s curves (the run the slider follows); with runs side by side, `others` holds every
         run's (label, record), `record` among them: a full-image loss curve each, in its colour.
         Without `x_labels` the step axis has no numbers (the geometry plot below gives them)."""
@@ -255,8 +257,20 @@ class LossPlot:
                 spec.line_weight = 2.0 if followed else 1.5  # the run the slider follows
                 spec.marker = implot.Marker_.circle if len(x) == 1 else implot.Marker_.none
                 implot.plot_line(label, x, y, spec)
+            self._target_changes(settings, steps, target_steps)
             self._marker_and_seek(settings, steps, shown_step)
             implot.end_plot()
+
+    def _target_changes(self, settings: Settings, steps: np.ndarray, target_steps: np.ndarray | None) -> None:
+        """A dashed mark at each step where the target changed (painted, or --switch)."""
+        if target_steps is None or len(target_steps) < 2:
+            return
+        x = self._x(target_steps[1:].astype(np.float64), steps, settings.x_axis)
+        x = x[x > 0] if settings.x_axis == "log step" else x
+        spec = implot.Spec()
+        spec.line_color = imgui.ImVec4(*TARGET_CHANGE, 0.8)
+        implot.set_axes(implot.ImAxis_.x1, implot.ImAxis_.y1)
+        implot.plot_inf_lines("target changed", x, spec)
 
     @staticmethod
     def build_axis_choice(settings: Settings, side_by_side: bool = False) -> None:

@@ -33,16 +33,15 @@ def build_help(x: float, y: float, width: float) -> tuple[float, float, float, f
     return pos.x, pos.y, size.x, size.y
 
 
-def build_confirm(x: float, y: float, saves_on_close: bool) -> bool | None:
-    """"Discard the finished run?" centred at (x, y): True (restart), False (keep it), None (not yet)."""
+def build_confirm(x: float, y: float, question: str) -> bool | None:
+    """A question before a finished run is discarded, centred at (x, y): True (go on and discard it),
+    False (keep it), None (not answered yet)."""
     imgui.set_next_window_pos((x, y), imgui.Cond_.always, (0.5, 0.5))
     imgui.set_next_window_bg_alpha(0.96)
-    imgui.begin("Restart?", None, OVERLAY_FLAGS)
-    imgui.text("Training has finished and the run is not saved yet"
-               + (": it is saved when the window closes." if saves_on_close else " (--no-save)."))
-    imgui.text("Restarting discards it.")
+    imgui.begin("Discard the run?", None, OVERLAY_FLAGS)
+    imgui.text(question)
     answer = None
-    if imgui.button("Restart and discard the run (Enter / Y)"):
+    if imgui.button("Go on and discard the run (Enter / Y)"):
         answer = True
     imgui.same_line()
     if imgui.button("Keep it (Esc / N)"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from imgui_bundle import imgui
 
-from ginn_gl.core.config import MAX_SEED
+from ginn_gl.core.config import MAX_SEED, TrainConfig
 from ginn_gl.core.history import History, HistoryRecord, Snapshot
 from ginn_gl.core.lifecycle import Change, NeuronStatus, changes, status_counts
 from ginn_gl.core.pace import MAX_PACE, MIN_PACE, PACE_UNIT, pace_label
@@ -22,13 +22,14 @@ from ginn_gl.core.selection import hidden_widths, layer_offsets, locate
 from ginn_gl.core.view import BACKGROUNDS, DEFAULT_DOMAIN
 from ginn_gl.ui.controls import MAX_SPEED, MIN_SPEED, Settings
 from ginn_gl.ui.diagram import Diagram
-from ginn_gl.ui.grid import Track
 from ginn_gl.ui.lossplot import LossPlot
+from ginn_gl.ui.session import Track
+from ginn_gl.ui.setup import Actions, SetupForm
 
-LOSS_PLOT_HEIGHT = 90.0
-GEOMETRY_PLOT_HEIGHT = 75.0
+LOSS_PLOT_HEIGHT = 84.0
+GEOMETRY_PLOT_HEIGHT = 70.0
 DIAGRAM_HEIGHTS = (60.0, 210.0)  # the diagram takes what is left of the window, within these
-STATUS_LINES = 5  # the status section's lines at most (while training): the diagram leaves room for them
+STATUS_LINES = 6  # the status section's lines at most (while training): the diagram leaves room for them
 OPEN = imgui.TreeNodeFlags_.default_open
 
 
@@ -49,6 +50,12 @@ class PanelInput:
     view_path: str = "fragment"  # the shader that draws the view: fragment or compute
     thumbnail: int | None = None  # the texture (GL name) holding the probed neuron's activation
     tracks: Sequence[Track] = ()  # the networks shown side by side, the first the primary
+    setup: SetupForm | None = None  # the Setup section's fields
+    setup_base: TrainConfig | None = None  # the selected run's config (None: a recorded run)
+    can_branch: bool = False
+    command: str = ""  # the command that trains the selected run from scratch
+    where: str = ""  # where the selected run goes on close
+    target_steps: np.ndarray | None = None  # the steps at which the target changed (marked in the loss plot)
 
 
 @dataclass
@@ -68,8 +75,9 @@ class Panel:
         self.diagram = Diagram(self.sizes)
         self.lifecycle = Lifecycle(self.sizes)
 
-    def build(self, settings: Settings, data: PanelInput, x: float, height: float) -> None:
-        """Lay out the panel at the right edge."""
+    def build(self, settings: Settings, data: PanelInput, x: float, height: float) -> Actions:
+        """Lay out the panel at the right edge; returns what Setup asked for."""
+        actions = Actions()
         settings.view.highlighted = None  # until a hovered neuron sets it again
         imgui.set_next_window_pos((x, 0.0))
         imgui.set_next_window_size((self.width, height))
@@ -78,6 +86,9 @@ class Panel:
         imgui.begin(data.title, None, flags)
         imgui.push_item_flag(imgui.ItemFlags_.no_tab_stop, True)  # Tab is ours (the grid), not a field's
         self._training(settings, data)
+        if data.setup is not None and imgui.collapsing_header("Setup"):  # closed at first: the panel fits 900 px
+            shown_step = None if data.snapshot is None else data.snapshot.step
+            actions = data.setup.build(data.setup_base, data.can_branch, shown_step)
         # One locked read of each history this frame: every plot and list below draws from these.
         records = {id(track.history): track.history.record() for track in data.tracks}
         record = records.get(id(data.history)) or data.history.record()
@@ -86,7 +97,8 @@ class Panel:
         if imgui.collapsing_header("Loss and geometry", OPEN):
             others = tuple((t.label, records[id(t.history)]) for t in data.tracks) if len(data.tracks) > 1 else ()
             self.loss_plot.build(settings, record, shown_step, total, LOSS_PLOT_HEIGHT, others,
-                                 x_labels=not self.loss_plot.geometry_shown(settings, record))
+                                 x_labels=not self.loss_plot.geometry_shown(settings, record),
+                                 target_steps=data.target_steps)
             self.loss_plot.build_geometry(settings, record, shown_step, GEOMETRY_PLOT_HEIGHT, others)
             self.loss_plot.build_axis_choice(settings, bool(others))
         if imgui.collapsing_header("History", OPEN):
@@ -101,19 +113,23 @@ class Panel:
         lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
         self.lifecycle_rect = (lo.x, lo.y, hi.x, hi.y)
         if lifecycle_open:
-            # The list takes what the smallest diagram and Status leave, so the panel still fits.
-            room = (imgui.get_content_region_avail().y - status - DIAGRAM_HEIGHTS[0]
-                    - 2 * imgui.get_frame_height_with_spacing())
+            # The list takes what Status leaves (the diagram gives way), so the panel still fits.
+            room = imgui.get_content_region_avail().y - status - 3 * imgui.get_frame_height_with_spacing()
             self.lifecycle.build(settings, self.loss_plot.measured_geometry(record), room)
         if imgui.collapsing_header("Network", OPEN):
             room = imgui.get_content_region_avail().y - status
-            self.probe = self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)),
-                                            data.thumbnail)
+            if room >= DIAGRAM_HEIGHTS[0]:
+                self.probe = self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)),
+                                                data.thumbnail)
+            else:
+                self.probe = None
+                imgui.text_disabled("(close Lifecycle to see the diagram)")
         if imgui.collapsing_header("Status", OPEN):
             self._status(data, record)
         self.overflow = imgui.get_scroll_max_y()  # pixels the panel would have to scroll: 0 when it fits
         imgui.pop_item_flag()
         imgui.end()
+        return actions
 
     # ---- sections ----------------------------------------------------------------------------
 
@@ -329,7 +345,14 @@ class Panel:
                    + (f", geometry {behind:,} behind" if behind > 1 else ""))
         if trainer is not None and trainer.geometry_problem:
             imgui.text_wrapped(f"{trainer.geometry_problem}: regions and density are not measured from here on")
-        imgui.text_disabled("F1 or ? shows the keys")
+        if data.where:
+            imgui.text_disabled(data.where if len(data.where) < 70 else data.where[:67] + "...")
+            if imgui.is_item_hovered():
+                imgui.set_tooltip(data.where)
+        line = data.command or "F1 or ? shows the keys"
+        imgui.text_disabled(line if len(line) < 66 else line[:63] + "...")
+        if data.command and imgui.is_item_hovered():
+            imgui.set_tooltip(data.command + "\n(Ctrl+C copies it; F1 or ? shows the keys)")
 
     @staticmethod
     def _pace_state(progress: Progress) -> str:
@@ -385,8 +408,8 @@ class Lifecycle:
         if not self.entries:
             imgui.text_disabled("no neuron has changed status yet")
             return
-        row = imgui.get_text_line_height_with_spacing()
-        height = min(22.0 * len(self.entries), float(np.clip(room, 3 * row, 120.0)))
+        row = imgui.get_text_line_height_with_spacing()  # 8 rows where there is room, else fewer, scrolled
+        height = min(row * len(self.entries) + 4, float(np.clip(room, 3 * row, 8 * row + 4)))
         if imgui.begin_child("##lifecycle", (-1.0, height)):
             for i, change in enumerate(self.entries):
                 if imgui.selectable(f"{change.label(self.sizes)}##{i}", False)[0]:

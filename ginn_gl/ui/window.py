@@ -9,7 +9,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -56,6 +56,7 @@ class KeyEvent:
     name: str  # GLFW's name of the key
     shift: bool
     repeated: bool  # a held key's repeat, not a press
+    ctrl: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Input:
     keys: list[KeyEvent]
     pointer: list[PointerEvent]
     drag: tuple[float, float, float, float] | None  # left button held: press x, y and the motion dx, dy
+    strokes: list[tuple[float, float, int]] = field(default_factory=list)  # x, y, button held (paint): in order
+    dropped: list[str] = field(default_factory=list)  # paths of files dropped on the window
+    cursor: tuple[float, float] = (0.0, 0.0)
+    shift: bool = False  # held now
 
 
 def check_display() -> None:
@@ -146,6 +151,10 @@ class Window:
         self._held_from: tuple[float, float] | None = None  # where the held left button went down
         self._drag = [0.0, 0.0]
         self._cursor = (0.0, 0.0)
+        self._buttons: set[int] = set()  # mouse buttons held now (left, right)
+        self._shift = False
+        self.strokes: list[tuple[float, float, int]] = []
+        self.dropped: list[str] = []
         self._install_callbacks()  # before ImGui's backend, which chains to them
         imgui.backends.glfw_init_for_opengl(ctypes.cast(self.handle, ctypes.c_void_p).value, True)
 
@@ -155,8 +164,11 @@ class Window:
 
         def key(_window, code, _scancode, action, mods) -> None:
             touched()
+            if code in (glfw.KEY_LEFT_SHIFT, glfw.KEY_RIGHT_SHIFT):
+                self._shift = action != glfw.RELEASE
             if action in (glfw.PRESS, glfw.REPEAT) and code in KEY_NAMES:
-                self.keys.append(KeyEvent(KEY_NAMES[code], bool(mods & glfw.MOD_SHIFT), action == glfw.REPEAT))
+                self.keys.append(KeyEvent(KEY_NAMES[code], bool(mods & glfw.MOD_SHIFT), action == glfw.REPEAT,
+                                          bool(mods & glfw.MOD_CONTROL)))
                 self.pending = True
 
         def cursor(_window, x, y) -> None:
@@ -165,9 +177,19 @@ class Window:
                 self._drag[0] += x - self._cursor[0]
                 self._drag[1] += y - self._cursor[1]
             self._cursor = (x, y)
+            for which in self._buttons:  # a paint stroke: every position, in order
+                self.strokes.append((x, y, which))
+                self.pending = True
 
         def button(_window, which, action, _mods) -> None:
             touched()
+            if which in (glfw.MOUSE_BUTTON_LEFT, glfw.MOUSE_BUTTON_RIGHT):
+                if action == glfw.PRESS:
+                    self._buttons.add(which)
+                    self.strokes.append((*self._cursor, which))
+                else:
+                    self._buttons.discard(which)
+                self.pending = True
             if which != glfw.MOUSE_BUTTON_LEFT:
                 return
             self.pending = True
@@ -190,7 +212,14 @@ class Window:
             self.pending = True
             self.pointer.append(PointerEvent("wheel", *self._cursor, amount=dy))
 
-        self._callbacks = (touched, key, cursor, button, scroll)  # keep references: glfw holds C pointers
+        def drop(_window, paths) -> None:
+            touched()
+            self.dropped += [str(path) for path in paths]
+            self.pending = True
+
+        self.on_drop = drop  # what GLFW calls for files dropped on the window (tests call it too)
+        self._callbacks = (touched, key, cursor, button, scroll, drop)  # keep references: glfw holds C pointers
+        glfw.set_drop_callback(self.handle, drop)
         glfw.set_cursor_pos_callback(self.handle, cursor)
         glfw.set_mouse_button_callback(self.handle, button)
         glfw.set_scroll_callback(self.handle, scroll)
@@ -213,8 +242,8 @@ class Window:
         if self._held_from is not None:
             drag = (self._held_from[0], self._held_from[1], self._drag[0], self._drag[1])
             self._drag = [0.0, 0.0]
-        arrived = Input(self.keys, self.pointer, drag)
-        self.keys, self.pointer, self.pending = [], [], False
+        arrived = Input(self.keys, self.pointer, drag, self.strokes, self.dropped, self._cursor, self._shift)
+        self.keys, self.pointer, self.pending, self.strokes, self.dropped = [], [], False, [], []
         return arrived
 
     def wait(self, seconds: float) -> None:

@@ -50,6 +50,12 @@ GINN.loadRun = async function (run) {
 GINN.weightsAt = (run, index) => run.flat.subarray(index * run.params, (index + 1) * run.params);
 
 // Per layer: n_in, n_out and where its W (out, in) and b start in the flat vector (network.layer_slices).
+// The data's rectangle in the input plane (core.targets.extent): the long side spans [0, 1].
+GINN.extent = function (width, height) {
+  const long = Math.max(width, height);
+  return [width / long, height / long];
+};
+
 GINN.layerSlices = function (sizes) {
   const slices = [];
   let offset = 0;
@@ -76,10 +82,11 @@ GINN.predictionRange = function (run, index) {
   const widest = Math.max(...run.sizes);
   let a = new Float64Array(widest), z = new Float64Array(widest);
   let low = Infinity, high = -Infinity;
+  const long = Math.max(width, height);  // targets.target_points: proportions kept
   for (let r = 0; r < height; r++) {
     for (let c = 0; c < width; c++) {
-      a[0] = (c + 0.5) / width;
-      a[1] = (r + 0.5) / height;
+      a[0] = (c + 0.5) / long;
+      a[1] = (r + 0.5) / long;
       for (let l = 0; l < slices.length; l++) {
         const {nIn, nOut, w, b} = slices[l];
         for (let k = 0; k < nOut; k++) {

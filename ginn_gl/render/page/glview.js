@@ -122,6 +122,7 @@ GINN.GLView = class {
     const values = {
       u_target: GINN.TEXTURE_UNITS.u_target,
       u_domain: view.domain,
+      u_extent: GINN.extent(run.target.width, run.target.height),
       u_viewport: viewport,
       u_view: GINN.DATA.choices.view.indexOf(view.view),
       u_line_width: view.lineWidth * scale,
