@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from ginn_gl.core.lifecycle import NeuronStatus
 from ginn_gl.core.network import LEAKY_SLOPE, evaluate, grid_points, parameter_count, split_parameters
 from ginn_gl.core.partition import boundary_density, cell_lengths, near_edges, partition, partitions
 from ginn_gl.core.targets import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
-from ginn_gl.train.geometry import ALWAYS_ON, DEAD, SWITCHING
 from ginn_gl.train.model import init_parameters
+
+DEAD, ALWAYS_ON, SWITCHING = NeuronStatus.DEAD, NeuronStatus.ALWAYS_ON, NeuronStatus.SWITCHING
 
 UNIT = (0.0, 0.0, 1.0, 1.0)
 WIDE = (-2.0, -2.0, 3.0, 3.0)  # where the lines of freshly initialised networks lie

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ginn_gl.core.lifecycle import NeuronStatus
 from ginn_gl.core.network import ACTIVATIONS, LEAKY_SLOPE, evaluate, layer_slices, parameter_count
 
 TOLERANCE = 1e-12  # input units: a vertex this close to a neuron's line is on it
 CHORD_ENTRIES = 1 << 20  # (polygon, neuron) pairs a chord pass holds at once: bounds its memory
 PASS_BUDGET = 1 << 20  # snapshots a pass: this over N^2 (2-D regions grow like N^2): 455 of 2-16-16-16-1, 4 of 2-64x8-1
 LOCATE_CHUNK = 1 << 16  # points a forward pass of locate() takes at once
-DEAD, ALWAYS_ON, SWITCHING = 0, 1, 2  # as ginn_gl.train.geometry and core.lifecycle count them
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,10 +53,10 @@ class Partition:
         return len(self.starts) - 1
 
     def status(self) -> np.ndarray:
-        """int8 [N]: DEAD (inactive in every region), ALWAYS_ON (active in every one) or SWITCHING."""
-        status = np.full(self.patterns.shape[1], SWITCHING, dtype=np.int8)
-        status[~self.patterns.any(axis=0)] = DEAD
-        status[self.patterns.all(axis=0)] = ALWAYS_ON
+        """int8 [N]: NeuronStatus DEAD (inactive in every region), ALWAYS_ON (active in every one) or SWITCHING."""
+        status = np.full(self.patterns.shape[1], NeuronStatus.SWITCHING, dtype=np.int8)
+        status[~self.patterns.any(axis=0)] = NeuronStatus.DEAD
+        status[self.patterns.all(axis=0)] = NeuronStatus.ALWAYS_ON
         return status
 
     def fingerprints(self) -> np.ndarray:

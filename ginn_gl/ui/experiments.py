@@ -237,6 +237,7 @@ class Experiments:
                 self.app.settings.notify(self.setup.error)
                 return
             self.setup.text["image"] = spec
+            self.setup.error = ""
             self.setup.note = f"Setup's target is now {printable(Path(path).name)}: Start trains on it."
             self.app.settings.notify(self.setup.note)
 
