@@ -69,7 +69,9 @@ class WindowRuns:
 
         target = target or load_target(config.image, config.resolution, config.threshold)
         trainer = Trainer(config, target, pace=self.pace, branch=branch)
-        tracks = [Track(history, target.pixels, config.sizes, config.activation, seed, f"seed {seed}")
+        name = "" if self.made == 0 else f"run {self.made + 1}: "  # later runs tell themselves apart
+        origin = f", from step {branch.step:,}" if branch is not None else ""
+        tracks = [Track(history, target.pixels, config.sizes, config.activation, seed, f"{name}seed {seed}{origin}")
                   for seed, history in zip(config.seeds, trainer.histories)]
         entry = Entry(tracks, trainer, config, self.saving(config, replacing), parent,
                       label=f"{image_label(config.image)}, seed{'s' if len(config.seeds) > 1 else ''} "
