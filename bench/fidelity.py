@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ginn_gl.cli.commands import prepare_process
 from ginn_gl.core.config import GINN, TrainConfig
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.train.model import reference_module
 from ginn_gl.train.trainer import Trainer
 

@@ -21,7 +21,7 @@ import torch
 
 from ginn_gl.core.network import describe
 from ginn_gl.core.partition import partitions
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
 
 SEEDS = (0, 1, 2, 3)

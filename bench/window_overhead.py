@@ -25,7 +25,7 @@ from ginn_gl.cli.commands import prepare_process
 from ginn_gl.cli.window import training_session
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.pace import parse_pace
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pytest
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.network import evaluate, grid_points
 from ginn_gl.core.runfile import load_run
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 
 CONFIG = TrainConfig(image="circle", resolution=64, steps=1500, lr=1e-2, seeds=(2,))
 SIZE = (980, 900)  # the view is a square of 510 px beside the 470 px panel, which fits 900 px

@@ -73,7 +73,7 @@ def test_help_explains_every_option(cli):
     (["--batch-size", "-5"], ["--batch-size"]),
     (["--resolution", "3"], ["--resolution"]),
     (["--seeds", "1,1"], ["--seeds"]),
-    (["--steps", "ten"], ["--steps", "invalid int"]),
+    (["--steps", "ten"], ["--steps", "whole number", "0-9"]),
     (["--activation", "tanh"], ["--activation"]),
 ])
 def test_bad_training_input(cli, args, words):

@@ -174,7 +174,7 @@ def test_plus_and_minus_set_the_pace_while_following_a_live_run_else_the_playbac
     assert s.pace == pytest.approx(MAX_PACE), "slower than max: the top of the range"
     s.training = False  # the run finished: following the newest is no longer pacing anything
     s.faster()
-    assert s.speed == pytest.approx(speed) and s.pace == pytest.approx(MAX_SPEED)
+    assert s.speed == pytest.approx(speed) and s.pace == pytest.approx(MAX_PACE), "after training: the playback speed"
 
 
 @pytest.mark.parametrize("points", [1999, 2000, 3000, 87_000])

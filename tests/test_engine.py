@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ginn_gl.core.schedule import learning_rates
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
 from ginn_gl.train.model import init_parameters, load_flat, module_flat, reference_module
 

@@ -15,7 +15,8 @@ from PIL import Image
 
 from ginn_gl.core.network import bce_with_logits, evaluate
 from ginn_gl.core.runfile import load_run
-from ginn_gl.core.targets import load_target, target_points
+from ginn_gl.core.sources import load_target
+from ginn_gl.core.targets import target_points
 from tests.conftest import one_line_error, run_cli
 
 QUICK = ["--image", "circle", "--resolution", "32", "--lr", "1e-2"]

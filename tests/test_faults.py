@@ -206,7 +206,7 @@ def test_huge_and_deep_images(tmp_path, cli):
 def test_images_of_every_depth_become_the_expected_target(tmp_path):
     from PIL import Image
 
-    from ginn_gl.core.targets import load_target
+    from ginn_gl.core.sources import load_target
 
     left_dark = np.zeros((16, 16), bool)
     left_dark[:, 8:] = True  # the expected target: right half white

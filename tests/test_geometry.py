@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ginn_gl.core.network import evaluate, grid_points
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.train.engine import EngineSpec, StepEngine
 from ginn_gl.train.geometry import GeometryProbe

@@ -52,11 +52,11 @@ def test_an_export_into_the_folder_of_its_inputs_deletes_nothing(trained, tmp_pa
     runs.mkdir()
     a, b = (save_run(runs / name, load_run(trained)) for name in ("A.npz", "B.npz"))
     (runs / "notes.txt").write_text("mine")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     before = fingerprint(tmp_path)
     one_line_error(run_cli("export", a, b, "--out", runs, "--overwrite"), "holds an input")
     one_line_error(run_cli("export", a, "--out", tmp_path, "--overwrite", cwd=runs), "current folder")
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
     for cwd in (runs, elsewhere):
         for name in (".", ".."):
             one_line_error(run_cli("export", a, "--out", name, "--overwrite", cwd=cwd), "current folder")
@@ -182,7 +182,7 @@ def test_a_failure_inside_the_window_saves_the_run_and_logs_the_traceback(tmp_pa
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert "a failure inside the window" in errors[0] and "the run is saved" in errors[0]
+    assert "a failure inside the window" in errors[0] and f"the runs are saved ({out})" in errors[0]
     run = load_run(out)
     assert run.meta["seed"] == 2**63 + 5 and run.steps[-1] > 0, "a seed past 2^31 works in the panel too"
     logs = list(tmp_path.glob("ginn-gl-error-*.log"))

@@ -9,7 +9,7 @@ from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.pace import DEFAULT_PACE, Pacer, parse_pace
 from ginn_gl.core.progress import State
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.train.trainer import Trainer
 from ginn_gl.ui.viewpane import MIN_BAND, REDUCTIONS, band_rows, choose_reduction
 

@@ -13,7 +13,7 @@ import torch
 from ginn_gl.core.lifecycle import NeuronStatus
 from ginn_gl.core.network import LEAKY_SLOPE, evaluate, grid_points, parameter_count, split_parameters
 from ginn_gl.core.partition import boundary_density, cell_lengths, near_edges, partition, partitions
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
 from ginn_gl.train.model import init_parameters
 
@@ -361,7 +361,7 @@ def test_the_regions_view_draws_these_colours(gl_context):
     renderer.set_weights(flat)
     renderer.set_target(load_target("rings", 40).pixels)
     width, height = 160, 120
-    view = ViewSettings(sizes, view="regions", shown=np.zeros(sum(sizes[1:-1]), bool))
+    view = ViewSettings(sizes, background="regions", shown=np.zeros(sum(sizes[1:-1]), bool), output_boundary=False)
     image = render_image(gl_context, renderer, (width, height), view, channels=3)
     renderer.release()
     want = part.colours()[part.locate(grid_points(height, width))].reshape(height, width, 3)

@@ -9,7 +9,7 @@ import torch
 
 from ginn_gl.core.network import evaluate, grid_points, layer_slices
 from ginn_gl.core.selection import hidden_count, neuron_index
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.render.context import ShaderError, load_program
 from ginn_gl.render.renderer import NetworkRenderer, OffscreenTarget, render_image

@@ -17,7 +17,7 @@ from ginn_gl.core.history import History
 from ginn_gl.core.network import parameter_count
 from ginn_gl.core.progress import Saving, State
 from ginn_gl.core.runfile import load_run
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.train.geometry_helper import HELPER_MODULE, GeometryHelper
 from ginn_gl.train.trainer import Trainer
 

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from ginn_gl.core.errors import TargetError
-from ginn_gl.core.targets import BUILTIN_DRAWERS, builtin_targets, load_target
+from ginn_gl.core.sources import load_target
+from ginn_gl.core.targets import BUILTIN_DRAWERS, builtin_targets
 from tests.conftest import IN_CI
 
 
@@ -34,7 +35,7 @@ def test_image_file_is_made_grey_resized_and_thresholded(tmp_path):
     path = tmp_path / "half.png"
     Image.fromarray(rgb).save(path)
     pixels = load_target(str(path), 16).pixels
-    assert pixels.shape == (16, 16)
+    assert pixels.shape == (8, 16), "the long side at the resolution, the proportions kept"
     assert pixels[:, :7].max() == 0 and pixels[:, 9:].min() == 1
     # Transparent areas count as white paper.
     rgba = np.zeros((16, 16, 4), np.uint8)

@@ -8,7 +8,7 @@ from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.network import bce_with_logits, evaluate, grid_points
 from ginn_gl.core.progress import State
 from ginn_gl.core.schedule import snapshot_steps
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 from ginn_gl.train.trainer import Trainer, TrainingFailed
 
 SMALL = dict(image="circle", resolution=32, device="cpu")

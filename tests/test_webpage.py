@@ -157,8 +157,8 @@ CASES = [  # (snapshot, the address's settings, render's options): three steps, 
     (0.5, "&view=regions&neurons=1:*,2:3&highlight=3:0&line-width=2.5&shading=gradient",
      ["--view", "regions", "--neurons", "1:*,2:3", "--highlight", "3:0", "--line-width", "2.5", "--shading",
       "gradient"]),
-    (-1, "&solo=1:2&contrast=stretch&output-boundary=1&domain=-0.25,-0.1,1.2,1.3",
-     ["--contrast", "stretch", "--output-boundary", "--solo", "1:2", "--domain", "-0.25,-0.1,1.2,1.3"]),
+    (-1, "&solo=1:2&contrast=stretch&output-boundary=0&domain=-0.25,-0.1,1.2,1.3",
+     ["--contrast", "stretch", "--no-output-boundary", "--solo", "1:2", "--domain", "-0.25,-0.1,1.2,1.3"]),
 ]
 
 
@@ -183,6 +183,25 @@ def test_a_deep_wide_network_draws_through_the_weight_texture(browser, runs, pag
     open_page(browser, pages["deep"], "#step=40&size=48&view=regions")
     assert_same_picture(canvas(browser), rendered([runs["deep"]], tmp_path, "--size", 48, "--view", "regions"),
                         "2-64x8-1 network")
+
+
+def test_a_wide_picture_is_shown_whole_and_centred_as_render_shows_it(browser, runs, tmp_path, gl_context):
+    from ginn_gl.core.view import fit_domain
+
+    wide = load_run(runs["first"])
+    wide.target = np.ascontiguousarray(wide.target[16:48])  # 64 x 32: the input plane [0, 1] x [0, 0.5]
+    wide.meta.pop("image_sha256", None)
+    path = save_run(tmp_path / "wide.npz", Run(meta=wide.meta, steps=wide.steps, weights=wide.weights,
+                                                snap_loss=wide.snap_loss, loss_steps=wide.loss_steps,
+                                                loss=wide.loss, target=wide.target))
+    page = tmp_path / "wide.html"
+    assert run_cli("export", path, "--out", page).returncode == 0
+    home = list(fit_domain((1.0, 0.5)))
+    assert page_data(page)["constants"]["default_domain"] == home == [0.0, -0.25, 1.0, 0.75]
+    open_page(browser, page, f"#view=target&size={SIZE}")
+    assert "domain=" not in location_hash(browser), "the whole picture is the page's home: its address leaves it out"
+    assert_same_picture(canvas(browser), rendered([path], tmp_path, "--size", SIZE, "--view", "target"),
+                        "a wide target, letterboxed")
 
 
 def test_runs_side_by_side_show_their_newest_snapshot_at_or_before_the_step(browser, runs, pages, tmp_path, gl_context):
@@ -230,7 +249,7 @@ def test_slider_toggle_keys_and_address_change_the_picture(browser, runs, pages,
     settle(browser)
     assert location_hash(browser).startswith("#step=0&view=regions")
     # An address typed in: the page follows it.
-    follow(browser, f"#step={int(run.steps[-1])}&view=target&neurons=none&size={SIZE}")
+    follow(browser, f"#step={int(run.steps[-1])}&view=target&neurons=none&output-boundary=0&size={SIZE}")
     target = np.repeat(load_run(runs["first"]).target[:, :, None] * 255, 3, axis=2)
     target = np.kron(target, np.ones((SIZE // 64, SIZE // 64, 1), dtype=int))
     assert np.array_equal(canvas(browser), target), "the target view, pixel for pixel"

@@ -26,7 +26,7 @@ from ginn_gl.core.outputs import check_output, free_name
 from ginn_gl.core.progress import Finished, Saving, State
 from ginn_gl.core.runfile import load_run, printable
 from ginn_gl.core.signals import SignalGuard
-from ginn_gl.core.targets import load_target
+from ginn_gl.core.sources import load_target
 
 if TYPE_CHECKING:
     from ginn_gl.train.trainer import Trainer

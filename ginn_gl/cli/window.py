@@ -25,7 +25,8 @@ from ginn_gl.core.pace import pace_label, parse_pace
 from ginn_gl.core.progress import Saving, State
 from ginn_gl.core.runfile import load_side_by_side, printable
 from ginn_gl.core.signals import SignalGuard
-from ginn_gl.core.targets import Target, load_target
+from ginn_gl.core.sources import load_target
+from ginn_gl.core.targets import Target
 from ginn_gl.core.view import MAX_CELLS
 from ginn_gl.ui.session import Entry, Session, Track
 

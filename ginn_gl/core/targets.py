@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -226,18 +225,12 @@ def load_image_file(path: Path, resolution: int, threshold: str = "mid") -> np.n
     return (levels >= (128 if white > 1 else 0.5)).astype(np.uint8)
 
 
-RUN_STEP = re.compile(r"^(?P<path>.+\.npz)(@(?P<step>[0-9]+))?$")  # RUN.npz or RUN.npz@STEP: a run's target
-
-
-def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
-    """A built-in name, an image path, or a run file (`RUN.npz`, or `RUN.npz@STEP`: the target version in
-    force at STEP, by default at the run's last step) -> Target, refusing images with nothing to learn.
-    A run's target keeps its own size. `resolution` comes from a TrainConfig, which has validated it.
+def load_picture(spec: str, resolution: int, threshold: str = "mid") -> Target:
+    """A built-in name or an image path -> Target, refusing images with nothing to learn (run files as
+    targets: core.sources.load_target). `resolution` comes from a TrainConfig, which has validated it.
     """
     if not spec.strip():
         raise TargetError("the image name is empty; give a built-in name (see `ginn-gl images`) or an image file")
-    if (match := RUN_STEP.match(spec)) is not None:
-        return run_target(spec, match.group("path"), None if match.group("step") is None else int(match.group("step")))
     file: Path | None = None
     if spec in BUILTIN_DRAWERS:
         pixels = draw_builtin(spec, resolution)
@@ -259,20 +252,6 @@ def load_target(spec: str, resolution: int, threshold: str = "mid") -> Target:
     if file is None:
         return Target(spec, pixels, "built-in", hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest())
     return Target(spec, pixels, str(file.resolve()), file_sha256(file))
-
-
-def run_target(spec: str, path: str, step: int | None) -> Target:
-    """The target a run file held at `step` (the version in force then; None: its last step)."""
-    from ginn_gl.core.runfile import load_run  # runfile reads targets' names: imported when used
-
-    run = load_run(path)
-    first, last = int(run.steps[0]), int(run.steps[-1])
-    at = last if step is None else step
-    if not first <= at <= last:
-        raise TargetError(f"--image {spec}: step {at:,} is outside the run's steps {first:,} to {last:,}; give a step "
-                          "in that range, e.g. @" + str(last))
-    version = int(np.searchsorted(run.target_steps, at, side="right")) - 1
-    return Target(spec, run.targets[max(version, 0)].copy(), str(Path(path).resolve()), file_sha256(Path(path)))
 
 
 def file_sha256(path: Path) -> str:

@@ -129,11 +129,11 @@ def run_data(run: Run, name: str, program: int, keep: np.ndarray | None = None) 
     }
 
 
-def view_defaults() -> dict[str, object]:
-    """ViewSettings' defaults, in render's option names: what a link leaves out."""
+def view_defaults(home: tuple[float, float, float, float]) -> dict[str, object]:
+    """ViewSettings' defaults, in render's option names: what a link leaves out (`home`: the whole picture)."""
     default = ViewSettings([2, 1, 1])  # the field defaults (the network's shape changes none of them)
     return {"view": default.background, "line-width": default.line_width, "output-boundary": default.output_boundary,
-            "contrast": default.contrast, "shading": default.shading, "domain": list(default.domain),
+            "contrast": default.contrast, "shading": default.shading, "domain": list(home),
             "neurons": "all" if default.shown.all() else "none", "solo": default.solo,
             "highlight": default.highlighted}
 
@@ -160,10 +160,10 @@ def page_data(runs: list[Run], names: list[str], view: ViewSettings, labels: boo
     sizes = runs[0].layers
     return {
         "format": "ginn-page/1", "labels": labels, "runs": data_runs, "programs": programs,
-        "defaults": view_defaults(), "initial": view_state(view),
+        "defaults": view_defaults(view.home), "initial": view_state(view),
         "choices": {"view": views.BACKGROUNDS, "contrast": views.CONTRASTS, "shading": views.SHADINGS},
         "constants": {"output_width": views.OUTPUT_WIDTH, "output_halo": views.OUTPUT_HALO, "min_span": views.MIN_SPAN,
-                      "max_span": views.MAX_SPAN, "default_domain": list(views.DEFAULT_DOMAIN),
+                      "max_span": views.MAX_SPAN, "default_domain": list(view.home),
                       "max_coordinate": views.MAX_COORDINATE, "min_domain_span": views.MIN_DOMAIN_SPAN,
                       "default_speed": DEFAULT_SPEED, "min_speed": MIN_SPEED, "max_speed": MAX_SPEED},
         "palette": {"families": [family_name(layer) for layer in range(len(hidden_widths(sizes)))],

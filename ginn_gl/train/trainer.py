@@ -32,7 +32,8 @@ from ginn_gl.core.runfile import Run, now_iso, save_with_fallback
 from ginn_gl.core.schedule import learning_rates, next_snapshot_step
 from ginn_gl.core.selection import hidden_count
 from ginn_gl.core.signals import SignalGuard
-from ginn_gl.core.targets import Target, file_sha256, load_target
+from ginn_gl.core.sources import load_target
+from ginn_gl.core.targets import Target, file_sha256
 from ginn_gl.train.engine import EngineSpec, StepEngine
 from ginn_gl.train.geometry_helper import GeometryHelper
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from imgui_bundle import imgui
 
@@ -20,14 +20,30 @@ from ginn_gl.core.errors import UserError
 from ginn_gl.core.experiment import BranchPoint, command_line, reproduce_command
 from ginn_gl.core.outputs import printable
 from ginn_gl.core.progress import State
-from ginn_gl.core.targets import Target, load_target
+from ginn_gl.core.sources import load_target
+from ginn_gl.core.targets import Target
 from ginn_gl.ui.paint import paint_stroke
 from ginn_gl.ui.session import Entry
 from ginn_gl.ui.setup import SetupForm
 
 if TYPE_CHECKING:
-    from ginn_gl.ui.app import App
-    from ginn_gl.ui.window import Input
+    from ginn_gl.ui.controls import Settings
+    from ginn_gl.ui.grid import Grid
+    from ginn_gl.ui.session import Session
+    from ginn_gl.ui.window import Input, Window
+
+
+class Host(Protocol):
+    """What experiments need of the window's app (ui.app.App): its runs, its cells, its settings, its window."""
+
+    session: Session
+    grid: Grid
+    settings: Settings
+    window: Window
+
+    def rebuild(self) -> None: ...
+
+    def view_point(self, mouse_x: float, mouse_y: float) -> tuple[float, float] | None: ...
 
 LEFT, RIGHT = 0, 1  # GLFW's mouse buttons: left paints white, right black
 
@@ -41,7 +57,7 @@ class Question:
 
 
 class Experiments:
-    def __init__(self, app: App):
+    def __init__(self, app: Host):
         self.app = app
         self.setup = SetupForm()
         self.question: Question | None = None  # asked before a finished run is discarded

@@ -5,7 +5,8 @@ from __future__ import annotations
 import moderngl
 import numpy as np
 
-from ginn_gl.core.targets import builtin_targets, load_target
+from ginn_gl.core.sources import load_target
+from ginn_gl.core.targets import builtin_targets
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
 
 SIDE = 48  # pixels: each target drawn at this resolution
