@@ -247,7 +247,7 @@ class Recorder:
     def _diverge(self, step: int, why: str) -> None:
         self._state = "diverged"
         kept = self._history.latest_step()
-        self._message = f"diverged at step {step} ({why}); the history up to step {kept} is kept"
+        self._message = f"diverged at step {step:,} ({why}); the history up to step {kept:,} is kept"
         self._next = sys.maxsize
         warnings.warn(f"ginn_gl.Recorder: the model {self._message}; nothing later is recorded", RuntimeWarning,
                       stacklevel=3)
