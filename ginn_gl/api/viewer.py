@@ -181,6 +181,7 @@ def main() -> int:
         app = open_window(header, run)
     except Exception as exc:  # noqa: BLE001 - no display, no OpenGL: one line for the user's process
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        reason = reason.split("; ")[0]  # the problem, not the command line's advice after it
         print(f"error: {reason}", flush=True)
         return 2
     print("open", flush=True)

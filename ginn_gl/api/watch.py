@@ -65,7 +65,8 @@ class Watcher(Recorder):
         size, fps = parse_window_size(window_size), real("fps", fps)
         if not 1.0 <= fps <= 1000.0:
             raise OptionError(f"fps={fps:g} is out of range; use 1 to 1000")
-        log = None if frame_log is None else os.fspath(frame_log)
+        with as_keywords("frame_log"):
+            log = None if frame_log is None else str(check_output(os.fspath(frame_log), "frame_log", overwrite))
         super().__init__(model, image, **(recorder or {}))
         self.saved: Path | None = None  # where the run went when the loop ended
         self._ending = threading.Event()
@@ -107,11 +108,16 @@ class Watcher(Recorder):
                                         name="ginn-gl-watch-send")
         self._sender.start()
 
-    def _warn(self, why: str) -> None:
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"ginn_gl.watch: the window cannot open: {why}; recording goes on without it",
-                          RuntimeWarning, stacklevel=4)
+    def _warn(self, why: str, thread: bool = False) -> None:
+        """One warning per Watcher; from the listener thread, attributed to this module (not threading's)."""
+        if self._warned:
+            return
+        self._warned = True
+        message = f"ginn_gl.watch: the window cannot open: {why}; recording goes on without it"
+        if thread:
+            warnings.warn_explicit(message, RuntimeWarning, __file__, 0, module=__name__)
+        else:
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
 
     def _listen(self, lines: IO[bytes]) -> None:
         """The viewer's answers: "open", or "error: ..." (then it exits); the end of its output is its end."""
@@ -120,7 +126,7 @@ class Watcher(Recorder):
             if line == "open":
                 self._opened.set()
             elif line.startswith("error: "):
-                self._warn(line[len("error: "):])
+                self._warn(line[len("error: "):], thread=True)
         self._window_gone.set()
 
     def _send(self, pipe: IO[bytes], header: stream.Header) -> None:
