@@ -173,3 +173,25 @@ def test_load_refuses_what_is_not_a_run(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a usable ginn-gl run file"):
         ginn_gl.load(tmp_path / "bad.npz")
+
+
+def test_ctrl_c_stops_training_saves_what_was_recorded_and_raises(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "stopped.npz"
+    code = ("import ginn_gl\ntry:\n    ginn_gl.train(image='circle', resolution=16, steps=10**7, out=%r)\n"
+            "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n" % str(out))
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = child.stderr.readline()  # the bar's first line: training runs
+        assert "step" in line, line
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert stdout == "interrupted\n", stderr
+    assert "interrupted at step" in stderr and str(out) in stderr
+    run = ginn_gl.load(out)
+    assert run.meta["state"] == "stopped" and 0 < run.steps[-1] < 10**7
