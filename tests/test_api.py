@@ -181,8 +181,8 @@ def test_ctrl_c_stops_training_saves_what_was_recorded_and_raises(tmp_path):
     import sys
 
     out = tmp_path / "stopped.npz"
-    code = ("import ginn_gl\ntry:\n    ginn_gl.train(image='circle', resolution=16, steps=10**7, out=%r)\n"
-            "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n" % str(out))
+    code = (f"import ginn_gl\ntry:\n    ginn_gl.train(image='circle', resolution=16, steps=10**7, out={str(out)!r})\n"
+            "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n")
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = child.stderr.readline()  # the bar's first line: training runs

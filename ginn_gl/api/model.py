@@ -24,6 +24,7 @@ class ModelReader:
     """The Linear layers of a supported model, and its activation and head, checked once."""
 
     def __init__(self, model: object):
+        model = getattr(model, "_orig_mod", model)  # torch.compile's wrapper: the module it compiled
         if not isinstance(model, nn.Sequential):
             raise ValueError(f"the model is a {type(model).__module__}.{type(model).__qualname__}, not a "
                              f"torch.nn.Sequential; ginn_gl records {SUPPORTED}")

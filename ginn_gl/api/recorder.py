@@ -112,8 +112,8 @@ class Recorder:
         step = operator.index(step)
         if step <= self._step:
             if step < self._step:
-                raise ValueError(f"step {step:,} comes after step {self._step:,}; steps count the optimiser steps "
-                                 "done, so they increase")
+                raise ValueError(f"step {step:,} is before step {self._step:,}, recorded already; steps count the "
+                                 "optimiser steps done, so they increase")
             return False  # the same step again (or step 0, recorded when the Recorder was made)
         if loss is not None:
             self._losses.append((step, loss.detach() if isinstance(loss, self._tensor) else loss))
