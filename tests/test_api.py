@@ -95,13 +95,15 @@ def test_load_then_render_is_what_cli_render_writes(cli_run, tmp_path, cli, cli_
     assert np.array_equal(pixels, written)
 
 
-def test_the_api_leaves_no_gl_context_current(cli_run):
+def test_the_api_leaves_no_gl_context_current(cli_run, tmp_path):
     """A thread that holds a current EGL context cannot open a GLX window later (the window tests run after)."""
     import ctypes
 
     run = ginn_gl.load(cli_run)
     run.render(size=32)
     run._repr_png_()
+    run.export(tmp_path / "frames", frames=2, size=16, progress=False)  # `frames` makes a context of its own
+    assert sorted(path.name for path in (tmp_path / "frames").glob("*.png")) == ["frame-00000.png", "frame-00001.png"]
     egl = ctypes.CDLL("libEGL.so.1")
     egl.eglGetCurrentContext.restype = ctypes.c_void_p
     assert egl.eglGetCurrentContext() is None

@@ -101,7 +101,7 @@ def training_config(image: object, seed: object, layers: object, activation: obj
 def view_settings(sizes: list[int], options: dict[str, Any]) -> ViewSettings:
     """What `render`'s view options build (cli.arguments.view_from_args), from keywords: view, neurons,
     solo, highlight, line_width, contrast, shading, output_boundary, domain."""
-    from ginn_gl.cli.arguments import VIEW_DEFAULTS, view_from_args
+    from ginn_gl.cli.arguments import VIEW_DEFAULTS, one_neuron, view_from_args
 
     known = {"view", "neurons", "solo", "highlight", "line_width", "contrast", "shading", "output_boundary", "domain"}
     unknown = sorted(set(options) - known)
@@ -114,6 +114,9 @@ def view_settings(sizes: list[int], options: dict[str, Any]) -> ViewSettings:
                               domain=None)
     for key, value in options.items():
         setattr(args, key, _view_value(key, value))
+    for key in ("solo", "highlight"):  # parsed as --neurons is: its messages would name that option
+        with as_keywords(key, "--neurons"):
+            one_neuron(getattr(args, key), f"--{key}", sizes)
     with as_keywords():
         return view_from_args(args, sizes)
 

@@ -67,6 +67,9 @@ class Watcher(Recorder):
             raise OptionError(f"fps={fps:g} is out of range; use 1 to 1000")
         with as_keywords("frame_log"):
             log = None if frame_log is None else str(check_output(os.fspath(frame_log), "frame_log", overwrite))
+        from ginn_gl.api.model import ModelReader
+
+        view_settings(ModelReader(model).sizes, view or {})  # checked before anything starts; the window builds it
         super().__init__(model, image, **(recorder or {}))
         self.saved: Path | None = None  # where the run went when the loop ended
         self._ending = threading.Event()
@@ -75,11 +78,6 @@ class Watcher(Recorder):
         self._warned = False
         self._process: subprocess.Popen[bytes] | None = None
         self._sender: threading.Thread | None = None
-        try:
-            view_settings(self._config.sizes, view or {})  # checked here: the window builds it again
-        except (ValueError, TypeError):
-            super().close()
-            raise
         label = f"{Path(self._config.image).stem} {describe(self._config.sizes)}"
         self.title = f"ginn-gl watch: {title or label}"
         options = {"sizes": self._config.sizes, "activation": self._config.activation, "head": self._config.head,
