@@ -25,6 +25,7 @@ from ginn_gl.core.selection import hidden_count
 from ginn_gl.core.signals import SignalGuard
 
 STATES = {state.value: state for state in State}
+VIEWER_NICE = 10  # a spectator: where cores are few, the user's loop comes first
 
 
 class StreamedRun:
@@ -197,4 +198,6 @@ def main() -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("LP_NUM_THREADS", "1")  # the user's loop keeps the other cores
+    if hasattr(os, "nice"):
+        os.nice(VIEWER_NICE)
     raise SystemExit(main())
