@@ -152,6 +152,8 @@ def test_save_export_and_the_notebook_picture(cli_run, tmp_path, cli):
         assert np.array_equal(getattr(ginn_gl.load(saved), name), getattr(run, name))
     with pytest.raises(ValueError, match="overwrite=True"):
         run.save(saved)
+    with pytest.raises(ValueError, match="overwrite=True"):
+        run.save(tmp_path / "copy")  # the name it would write is taken
     assert run.save(saved, overwrite=True) == saved
 
     result = cli("export", cli_run, "--out", tmp_path / "cli.gif", "--frames", "6", "--size", "48", "--view", "regions")

@@ -199,8 +199,11 @@ class Run:
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the run file (written atomically; an existing file is replaced only with overwrite=True).
         Returns where it went (.npz is added to a name without it)."""
+        name = os.fspath(path)
+        if name.strip() and not name.endswith((".npz", "/", os.sep)) and not Path(name).is_dir():
+            name += ".npz"  # the name save_run writes: the one checked (a folder is refused as it is)
         with as_keywords("path", "--out"):
-            out = check_output(os.fspath(path), "path", overwrite)
+            out = check_output(name, "path", overwrite)
         try:
             landed = save_run(out, self._record, overwrite)
         except UserError as exc:
