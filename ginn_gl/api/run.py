@@ -30,6 +30,15 @@ def load(path: str | os.PathLike) -> Run:
         raise ValueError(str(exc)) from None
 
 
+def npz_name(path: str | os.PathLike) -> str:
+    """The name save_run writes for `path` (.npz added), so that one is checked; a folder stays as it is
+    (and is refused)."""
+    name = os.fspath(path)
+    if name.strip() and not name.endswith((".npz", "/", os.sep)) and not Path(name).is_dir():
+        name += ".npz"
+    return name
+
+
 def read_only(array: np.ndarray) -> np.ndarray:
     view = array.view()
     view.flags.writeable = False
@@ -199,11 +208,8 @@ class Run:
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the run file (written atomically; an existing file is replaced only with overwrite=True).
         Returns where it went (.npz is added to a name without it)."""
-        name = os.fspath(path)
-        if name.strip() and not name.endswith((".npz", "/", os.sep)) and not Path(name).is_dir():
-            name += ".npz"  # the name save_run writes: the one checked (a folder is refused as it is)
         with as_keywords("path", "--out"):
-            out = check_output(name, "path", overwrite)
+            out = check_output(npz_name(path), "path", overwrite)
         try:
             landed = save_run(out, self._record, overwrite)
         except UserError as exc:

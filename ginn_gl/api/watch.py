@@ -19,6 +19,7 @@ import numpy as np
 import ginn_gl.api.stream as stream
 from ginn_gl.api.options import OptionError, as_keywords, real, text
 from ginn_gl.api.recorder import Recorder
+from ginn_gl.api.run import npz_name
 from ginn_gl.core.network import describe
 from ginn_gl.core.outputs import check_output
 from ginn_gl.core.runfile import save_with_fallback
@@ -60,7 +61,7 @@ class Watcher(Recorder):
         from ginn_gl.api.options import view_settings
 
         with as_keywords("save"):
-            self._save = None if save is None else check_output(os.fspath(save), "save", overwrite)
+            self._save = None if save is None else check_output(npz_name(save), "save", overwrite)
         self._overwrite = overwrite
         size, fps = parse_window_size(window_size), real("fps", fps)
         if not 1.0 <= fps <= 1000.0:
