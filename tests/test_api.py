@@ -199,3 +199,21 @@ def test_ctrl_c_stops_training_saves_what_was_recorded_and_raises(tmp_path):
     assert "interrupted at step" in stderr and str(out) in stderr
     run = ginn_gl.load(out)
     assert run.meta["state"] == "stopped" and 0 < run.steps[-1] < 10**7
+
+
+def test_the_bar_in_a_notebook_rewrites_its_line_with_padding_not_terminal_codes():
+    import io
+
+    from ginn_gl.api.progress import NotebookStream
+    from ginn_gl.cli.progress import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(100, stream=NotebookStream(out))
+    bar.update(50, 10.0, "loss 0.5000")
+    bar.note("measuring")
+    bar.update(100, 10.0, "loss 0.2500", final=True)
+    text = out.getvalue()
+    assert "\x1b" not in text and text.count("\r") == 3 and text.endswith("\n")
+    first, second, third = text.split("\r")[1:]
+    assert second.startswith("measuring") and len(second) == len(first)  # padded over the longer line
+    assert "100/100" in third
