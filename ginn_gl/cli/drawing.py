@@ -127,12 +127,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def single_image(run, index: int, size: tuple[int, int], view) -> np.ndarray:
-    """One run's snapshot at any size (tiled when larger than the GPU's limit)."""
+def single_image(run, index: int, size: tuple[int, int], view, ctx=None) -> np.ndarray:
+    """One run's snapshot at any size (tiled when larger than the GPU's limit); in `ctx` when given
+    (the Python API reuses one, current, and keeps it), else in a headless context of its own."""
     from ginn_gl.render.context import headless_context
     from ginn_gl.render.renderer import NetworkRenderer, render_image
 
-    ctx = headless_context()
+    own = ctx is None
+    ctx = headless_context() if own else ctx
     renderer = NetworkRenderer(ctx, run.layers, run.activation)
     try:
         renderer.set_weights(run.weights[index])
@@ -140,7 +142,8 @@ def single_image(run, index: int, size: tuple[int, int], view) -> np.ndarray:
         return render_image(ctx, renderer, size, view, channels=3)
     finally:
         renderer.release()
-        ctx.release()
+        if own:
+            ctx.release()
 
 
 def cmd_export(args: argparse.Namespace) -> int:
