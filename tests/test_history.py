@@ -98,6 +98,7 @@ def seek_while_thinning(history, seconds):
         except Exception as exc:  # a failing read must fail the test
             problems.append(exc)
 
+    history.push(0, row(0, history.n_params), 0.0)  # readers start with a snapshot to read (None before any)
     threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(k,)) for k in range(2)]
     switch = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show within seconds
