@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from ginn_gl.train.geometry import GeometryProbe
 
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.network import grid_points
 from ginn_gl.core.schedule import snapshot_steps
 from ginn_gl.core.targets import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
-from ginn_gl.train.geometry import GeometryProbe
 from ginn_gl.train.model import cpu_threads, init_parameters, load_flat, reference_module
 from ginn_gl.train.trainer import Trainer
 
