@@ -165,6 +165,11 @@ class NetworkRenderer:
         self.uploads += 1
         return True
 
+    @property
+    def flat(self) -> np.ndarray:
+        """The uploaded snapshot's parameters (float32)."""
+        return self._flat
+
     def prediction_range(self) -> tuple[float, float]:
         """The lowest and highest p of the uploaded network over the target's pixel centres (the
         original GINN stretched each picture from its own min to max over its 200x200 grid)."""
@@ -230,8 +235,9 @@ class NetworkRenderer:
         `pixel_scale` < 1 draws a reduced view that is shown upscaled by 1 / pixel_scale: line widths
         shrink with it, so the lines keep their width on the screen. `region` (x, y, w, h within the
         viewport) is the part to shade: a tile of a view larger than the framebuffer, which the
-        viewport then overhangs (a fragment shader only shades the framebuffer's own pixels)."""
-        values = self.uniforms(viewport, view, pixel_scale)
+        viewport then overhangs (a fragment shader only shades the framebuffer's own pixels). Without
+        `lines`, the background alone (a solo neuron's tint included): lines drawn as geometry go over it."""
+        values = self.uniforms(viewport, view, pixel_scale, lines)
         if self.path == "compute" and region is not None:
             values["u_region"] = tuple(int(v) for v in region)
         missing = set(self._active_uniforms) - values.keys()

@@ -2,9 +2,11 @@
 
 On a GPU every change is drawn at full resolution in the same frame (well under a millisecond).
 On a CPU rasteriser (Mesa llvmpipe: about 0.3 s for a 900 px view) a change is drawn at once at a
-reduced resolution that fits the frame's budget and shown upscaled, lines with the ink of their true width;
-then, while nothing changes, the full-resolution picture is drawn band by band within the same
-budget each frame, from the top, over the reduced one. The scale comes from measured draw times.
+reduced resolution that fits the frame's budget and shown upscaled, without its lines: they are drawn
+over it as geometry at full resolution (render/lines.py, from the snapshot's exact partition), as
+crisp as the shader's; then, while nothing changes, the full-resolution picture is drawn band by band
+within the same budget each frame, from the top, over the reduced one, the shader's lines in it. The
+scale comes from measured draw times.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 
 import moderngl
 
+from ginn_gl.core.strokes import ShownPartition, strokes
 from ginn_gl.core.view import ViewSettings
+from ginn_gl.render.lines import LineLayer
 from ginn_gl.render.renderer import Blit, NetworkRenderer
 
 REDUCTIONS = (1, 2, 3, 4, 6, 8, 12)  # a reduced view is side / k pixels a side
@@ -62,6 +66,8 @@ class ViewPane:
         self._draws = 0  # the first draw also compiles the shader on llvmpipe: it measures nothing
         self.full: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
         self.reduced: dict[int, tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
+        self.partition = ShownPartition()  # the exact partition of the snapshot shown: the lines, the hover
+        self.lines: LineLayer | None = None  # a reduced picture's lines, made when one is first drawn
 
     def _full(self) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
         assert self.full is not None, "update() sizes the pane before it draws"
@@ -88,12 +94,12 @@ class ViewPane:
         self.key = None
 
     def _draw(self, fbo: moderngl.Framebuffer, renderer: NetworkRenderer, view: ViewSettings, size: int,
-              scale: float, rows: tuple[int, int] | None = None) -> float:
+              scale: float, rows: tuple[int, int] | None = None, lines: bool = True) -> float:
         """Draw into `fbo` (all of it, or GL rows [a, b)); returns the seconds it took."""
         started = time.perf_counter()
         fbo.use()
         fbo.scissor = None if rows is None else (0, rows[0], size, rows[1] - rows[0])
-        renderer.draw((0, 0, size, size), view, pixel_scale=scale)
+        renderer.draw((0, 0, size, size), view, pixel_scale=scale, lines=lines)
         fbo.scissor = None
         self.finish()
         seconds = time.perf_counter() - started
@@ -123,7 +129,8 @@ class ViewPane:
                 size = math.ceil(side / k)
                 if size not in self.reduced:
                     self.reduced[size] = self._target(size, smooth=True)
-                spent += self._draw(self.reduced[size][1], renderer, view, size, size / side)
+                spent += self._draw(self.reduced[size][1], renderer, view, size, size / side, lines=False)
+                spent += self._set_lines(renderer, view, weights_key, side)
                 self.rows_done = 0
             self.reduction = k
             drew = True
@@ -136,6 +143,15 @@ class ViewPane:
             drew = True
         return Drawn(spent if drew else None, self.scale)
 
+    def _set_lines(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: object, side: int) -> float:
+        """The lines of `view` over the snapshot's exact partition, as geometry; returns the seconds it took."""
+        started = time.perf_counter()
+        if self.lines is None:
+            self.lines = LineLayer(self.ctx)
+        part = self.partition.get(weights_key, renderer.flat, renderer.sizes, renderer.activation, view.domain)
+        self.lines.set_strokes(strokes(part, view), view.domain, (side, side))
+        return time.perf_counter() - started
+
     def present(self, origin: tuple[int, int]) -> None:
         """Copy the picture into the bound framebuffer's square at `origin` (bottom left)."""
         side = self.side
@@ -143,6 +159,10 @@ class ViewPane:
             texture = self.reduced[math.ceil(side / self.reduction)][0]
             self.ctx.viewport = (*origin, side, side)
             self.blit.draw(texture, origin, (side, side))
+            if self.lines is not None:  # crisp lines over the part not refined yet (the refined part has its own)
+                self.ctx.scissor = (*origin, side, side - self.rows_done)
+                self.lines.draw((*origin, side, side))
+                self.ctx.scissor = None
         if self.rows_done > 0:
             x, y = origin
             self.ctx.viewport = (x, y, side, side)
@@ -158,3 +178,6 @@ class ViewPane:
 
     def release(self) -> None:
         self._release_targets()
+        if self.lines is not None:
+            self.lines.release()
+            self.lines = None
