@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ginn_gl.core.partition import partition
-from ginn_gl.core.strokes import ShownPartition, strokes, view_rect
+from ginn_gl.core.partitioner import Partitioner, ShownPartition, view_rect
+from ginn_gl.core.strokes import strokes
 from ginn_gl.core.targets import load_target
 from ginn_gl.core.view import ViewSettings
 from tests.test_app import SIZE, park_pointer, press, settle
@@ -86,6 +87,38 @@ def test_the_shown_partition_is_computed_again_only_when_needed():
     assert shown.get("b", flat, sizes, "relu", (0.25, 0.25, 0.5, 0.5)) is not first, "another snapshot"
     wider = shown.get("b", flat, sizes, "relu", (-1.0, 0.0, 1.0, 1.0))
     assert wider.rect == view_rect((-1.0, 0.0, 1.0, 1.0)) == (-1.0, 0.0, 1.0, 1.0) and wider.count > first.count
+
+
+FIELDS = ("vertices", "starts", "patterns", "slopes", "intercepts", "areas", "neuron_segments", "segment_neurons",
+          "output_segments", "flat")
+
+
+def test_the_worker_process_answers_each_view_with_its_own_partition():
+    """Two views share one worker (a grid's cells): each gets its own snapshot's partition, equal to one
+    computed here, even when one view's request displaces the other's; a dead worker is done without."""
+    sizes = [2, 16, 16, 16, 1]
+    flats = [trained(sizes, "relu", steps=steps) for steps in (200, 600)]
+    worker = Partitioner()
+    try:
+        views = [ShownPartition(worker), ShownPartition(worker)]
+        views[0].ask("a", flats[0], sizes, "relu", (0.0, 0.0, 1.0, 1.0))
+        views[1].ask("b", flats[1], sizes, "relu", (-0.5, 0.0, 1.0, 1.0))  # drops the first view's answer
+        got = [views[0].get("a", flats[0], sizes, "relu", (0.0, 0.0, 1.0, 1.0)),
+               views[1].get("b", flats[1], sizes, "relu", (-0.5, 0.0, 1.0, 1.0))]
+        for part, flat, rect in zip(got, flats, ((0.0, 0.0, 1.0, 1.0), (-0.5, 0.0, 1.0, 1.0))):
+            here = partition(flat, sizes, "relu", rect)
+            assert part is not None and part.rect == rect and part.count == here.count > 20
+            for name in FIELDS:
+                np.testing.assert_array_equal(getattr(part, name), getattr(here, name), err_msg=name)
+        assert views[0].seconds > 0 and not worker.failed
+        assert views[0].get("a", flats[0], sizes, "relu", (0.2, 0.2, 0.4, 0.4), timeout=0.0) is got[0]
+        worker.process.kill()
+        worker.process.wait()
+        late = views[0].get("c", flats[1], sizes, "relu", (0.0, 0.0, 1.0, 1.0), timeout=1.0)
+        assert worker.failed and late is not None and late.count == partition(flats[1], sizes, "relu").count, \
+            "computed here instead"
+    finally:
+        worker.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ginn_gl.core.palette import OUTPUT_BOUNDARY, neuron_colours
-from ginn_gl.core.partition import Partition, partition
+from ginn_gl.core.partition import Partition
 from ginn_gl.core.selection import locate
 from ginn_gl.core.view import OUTPUT_HALO, OUTPUT_WIDTH, ViewSettings
 
@@ -65,26 +65,3 @@ def to_pixels(segments: np.ndarray, domain: tuple[float, float, float, float], s
     scale = np.array([size[0] / (x1 - x0), size[1] / (y1 - y0)] * 2)
     return (np.asarray(segments, dtype=np.float64).reshape(-1, 4) - (x0, y0, x0, y0)) * scale
 
-
-def view_rect(domain: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """The rectangle a view's partition covers: the view's and [0,1]^2 together, so a region's area and
-    outline in the picture are whole at any zoom, and panning inside the picture reuses it."""
-    x0, y0, x1, y1 = domain
-    return min(x0, 0.0), min(y0, 0.0), max(x1, 1.0), max(y1, 1.0)
-
-
-class ShownPartition:
-    """The exact partition of the snapshot a view shows, over view_rect(): computed again only when the
-    snapshot (its `key`) or that rectangle changes (about 6 ms for the default net)."""
-
-    def __init__(self) -> None:
-        self.key: object = None
-        self.part: Partition | None = None
-
-    def get(self, key: object, flat: np.ndarray, sizes: list[int], activation: str,
-            domain: tuple[float, float, float, float]) -> Partition:
-        rect = view_rect(domain)
-        if self.part is None or self.key != (key, rect):
-            self.part = partition(flat, sizes, activation, rect)
-            self.key = (key, rect)
-        return self.part

@@ -15,7 +15,6 @@ import atexit
 import collections
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_WIDTH
 from ginn_gl.core.exact import measure, near_edges
 from ginn_gl.core.history import History
 from ginn_gl.core.network import ACTIVATIONS, INPUTS, OUTPUTS, parameter_count
+from ginn_gl.core.resources import die_with_parent
 from ginn_gl.core.selection import hidden_count
 
 HELPER_MODULE = "ginn_gl.train.geometry_helper"
@@ -298,20 +298,6 @@ class GeometryHelper:
 
 
 # ---- the helper process ------------------------------------------------------------------------
-
-def die_with_parent() -> None:
-    """Linux: the kernel kills the helper when its parent dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before the line above: no one will read our answers
-        raise SystemExit(0)
-
 
 def idle_only() -> None:
     """Run on idle time only: where cores are few, training and the window come first (Linux:

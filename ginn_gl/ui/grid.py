@@ -13,6 +13,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from ginn_gl.core.history import History, Snapshot
+from ginn_gl.core.partitioner import Partitioner
 from ginn_gl.core.progress import TrainingRun
 from ginn_gl.core.runfile import Run, printable
 from ginn_gl.core.view import ViewSettings, grid_shape, view_for
@@ -94,15 +95,17 @@ class Grid:
     renderers: dict[tuple[tuple[int, ...], str], NetworkRenderer] = field(default_factory=dict)
     maximised: int | None = None  # the cell shown alone, or None for all
     _targets: dict[int, np.ndarray] = field(default_factory=dict)  # each renderer's uploaded target (tracks differ)
+    worker: Partitioner = field(init=False)  # the shown snapshots' partitions (crisp lines, hover), beside us
 
     def __post_init__(self) -> None:
+        self.worker = Partitioner()
         for track in self.tracks:
             key = (tuple(track.sizes), track.activation)
             if key not in self.renderers:
                 self.renderers[key] = NetworkRenderer(self.ctx, track.sizes, track.activation)
             renderer = self.renderers[key]
             progressive = self.software and renderer.path == "fragment"
-            self.cells.append(Cell(track, ViewPane(self.ctx, self.blit, self.finish, progressive)))
+            self.cells.append(Cell(track, ViewPane(self.ctx, self.blit, self.finish, progressive, self.worker)))
 
     @property
     def focus(self) -> int:
@@ -219,3 +222,4 @@ class Grid:
             cell.pane.release()
         for renderer in self.renderers.values():
             renderer.release()
+        self.worker.close()

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import moderngl
 
-from ginn_gl.core.strokes import ShownPartition, strokes
+from ginn_gl.core.partitioner import Partitioner, ShownPartition
+from ginn_gl.core.strokes import strokes
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.render.lines import LineLayer
 from ginn_gl.render.renderer import Blit, NetworkRenderer
@@ -26,6 +27,8 @@ from ginn_gl.render.renderer import Blit, NetworkRenderer
 REDUCTIONS = (1, 2, 3, 4, 6, 8, 12)  # a reduced view is side / k pixels a side
 VIEW_BUDGET = 0.02  # seconds of drawing a frame: with the panel, a frame fits 1/24 s
 MIN_BAND = 8  # rows: a refinement step never draws fewer (a draw has a fixed cost too)
+LINES_BUDGET = 0.05  # s: a net whose partition takes longer (2-64x8-1) keeps the shader's soft lines when reduced
+LINES_WAIT = 0.05  # s: how long a reduced picture waits for its partition; later frames take it when it comes
 
 
 def choose_reduction(seconds_per_pixel: float | None, side: int, budget: float = VIEW_BUDGET) -> int:
@@ -53,7 +56,8 @@ class Drawn:
 
 
 class ViewPane:
-    def __init__(self, ctx: moderngl.Context, blit: Blit, finish: Callable[[], None], progressive: bool):
+    def __init__(self, ctx: moderngl.Context, blit: Blit, finish: Callable[[], None], progressive: bool,
+                 worker: Partitioner | None = None):
         self.ctx = ctx
         self.blit = blit
         self.finish = finish  # waits for the GPU (or llvmpipe) without holding the GIL
@@ -66,8 +70,9 @@ class ViewPane:
         self._draws = 0  # the first draw also compiles the shader on llvmpipe: it measures nothing
         self.full: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
         self.reduced: dict[int, tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
-        self.partition = ShownPartition()  # the exact partition of the snapshot shown: the lines, the hover
+        self.partition = ShownPartition(worker)  # the exact partition of the snapshot shown: the lines, the hover
         self.lines: LineLayer | None = None  # a reduced picture's lines, made when one is first drawn
+        self.lines_pending = False  # the reduced picture shown waits for its partition
 
     def _full(self) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
         assert self.full is not None, "update() sizes the pane before it draws"
@@ -129,11 +134,17 @@ class ViewPane:
                 size = math.ceil(side / k)
                 if size not in self.reduced:
                     self.reduced[size] = self._target(size, smooth=True)
-                spent += self._draw(self.reduced[size][1], renderer, view, size, size / side, lines=False)
-                spent += self._set_lines(renderer, view, weights_key, side)
+                crisp = self.partition.seconds <= LINES_BUDGET
+                if crisp:  # the worker computes the partition while the picture is drawn
+                    self.partition.ask(weights_key, renderer.flat, renderer.sizes, renderer.activation, view.domain)
+                spent += self._draw(self.reduced[size][1], renderer, view, size, size / side, lines=not crisp)
+                spent += self._set_lines(renderer, view, weights_key, side, LINES_WAIT if crisp else None)
                 self.rows_done = 0
             self.reduction = k
             drew = True
+        elif self.lines_pending:  # the partition came late: its lines now
+            spent += self._set_lines(renderer, view, weights_key, side, 0.0)
+            drew = not self.lines_pending
         elif self.rows_done < side:  # nothing changed: refine a band at full resolution
             rows = side - self.rows_done if whole else \
                 band_rows(self.seconds_per_pixel or 1e-6, side, budget, side - self.rows_done)
@@ -143,13 +154,17 @@ class ViewPane:
             drew = True
         return Drawn(spent if drew else None, self.scale)
 
-    def _set_lines(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: object, side: int) -> float:
-        """The lines of `view` over the snapshot's exact partition, as geometry; returns the seconds it took."""
+    def _set_lines(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: object, side: int,
+                   wait: float | None) -> float:
+        """The lines of `view` over the snapshot's exact partition, as geometry, if it comes within `wait`
+        seconds (None: no lines, the reduced picture has the shader's); returns the seconds it took."""
         started = time.perf_counter()
         if self.lines is None:
             self.lines = LineLayer(self.ctx)
-        part = self.partition.get(weights_key, renderer.flat, renderer.sizes, renderer.activation, view.domain)
-        self.lines.set_strokes(strokes(part, view), view.domain, (side, side))
+        part = None if wait is None else \
+            self.partition.get(weights_key, renderer.flat, renderer.sizes, renderer.activation, view.domain, wait)
+        self.lines_pending = wait is not None and part is None
+        self.lines.set_strokes([] if part is None else strokes(part, view), view.domain, (side, side))
         return time.perf_counter() - started
 
     def present(self, origin: tuple[int, int]) -> None:
