@@ -15,6 +15,8 @@ among the target's pixel centres, and the mean number of boundaries within 2 px 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ginn_gl.core.partition import ALWAYS_ON, DEAD, SWITCHING, Partition, partition, partitions, ragged_indices
@@ -67,6 +69,60 @@ def describe(kind: str, regions: int, density: tuple[float, float]) -> str:
                 f"within {RADIUS} px of the target's edges, {density[1]:.3f} elsewhere")
     return (f"{regions:,} linear regions among the pixel centres; {density[0]:.2f} boundaries within {RADIUS} px near "
             f"the target's edges, {density[1]:.2f} elsewhere")
+
+
+def clipped_area(polygon: np.ndarray, rect: tuple[float, float, float, float] = UNIT) -> float:
+    """The area of a convex polygon [V, 2] inside `rect` (Sutherland-Hodgman against its four sides)."""
+    points = [tuple(p) for p in np.asarray(polygon, dtype=np.float64)]
+    x0, y0, x1, y1 = rect
+    for axis, bound, keep_above in ((0, x0, True), (0, x1, False), (1, y0, True), (1, y1, False)):
+        kept = []
+        for a, b in zip(points, points[1:] + points[:1]):
+            inside_a, inside_b = ((a[axis] >= bound, b[axis] >= bound) if keep_above
+                                  else (a[axis] <= bound, b[axis] <= bound))
+            if inside_a:
+                kept.append(a)
+            if inside_a != inside_b:
+                t = (bound - a[axis]) / (b[axis] - a[axis])
+                kept.append((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])))
+        points = kept
+        if not points:
+            return 0.0
+    xy = np.array(points)
+    return float(0.5 * abs(np.dot(xy[:, 0], np.roll(xy[:, 1], -1)) - np.dot(xy[:, 1], np.roll(xy[:, 0], -1))))
+
+
+@dataclass(frozen=True)
+class RegionFacts:
+    """What the window's hover says of one linear region."""
+
+    index: int
+    count: int  # regions in the partition
+    layers: list[tuple[str, int, int]]  # per hidden layer: its pattern ("1011 0010"), neurons on, neurons
+    share: float  # its area in [0,1]^2, a share of the picture
+    pixels: float  # ... in target pixels
+    slope: tuple[float, float]  # the logit is slope . (x, y) + intercept on it
+    intercept: float
+    polygon: np.ndarray  # float64 [V, 2]
+
+    @property
+    def steepness(self) -> float:
+        return float(np.hypot(*self.slope))
+
+
+def region_facts(part: Partition, region: int, height: int, width: int) -> RegionFacts:
+    """The facts of region `region` of a partition, for an H x W target's picture."""
+    pattern = part.patterns[region]
+    layers, first = [], 0
+    for n in part.sizes[1:-1]:
+        bits = "".join("1" if on else "0" for on in pattern[first:first + n])
+        layers.append((" ".join(bits[i:i + 4] for i in range(0, n, 4)), int(pattern[first:first + n].sum()), n))
+        first += n
+    polygon = part.vertices[part.starts[region]:part.starts[region + 1]]
+    share = clipped_area(polygon)
+    slope = (float(part.slopes[region, 0]), float(part.slopes[region, 1]))
+    return RegionFacts(region, part.count, layers, share, share * height * width, slope,
+                       float(part.intercepts[region]), polygon)
 
 
 def densities(parts: list[Partition], near: np.ndarray) -> np.ndarray:

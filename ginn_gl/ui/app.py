@@ -29,6 +29,7 @@ from ginn_gl.ui.controls import Settings, dispatch
 from ginn_gl.ui.diagram import THUMBNAIL
 from ginn_gl.ui.framelog import FrameLog
 from ginn_gl.ui.grid import Grid, Session, weights_key
+from ginn_gl.ui.hover import Hover
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
 from ginn_gl.ui.overlays import Notices, build_confirm, build_help, view_badge
 from ginn_gl.ui.panel import Panel, PanelInput
@@ -74,6 +75,7 @@ class App:
         self.confirm_restart: int | None = None  # a seed: asking before a finished run is discarded
         self.help_rect: tuple[float, float, float, float] | None = None
         self.notices = Notices()
+        self.hover = Hover()  # the exact region under the pointer
         self._last_time = self._frame_started = time.perf_counter()
         self._attach(session)
 
@@ -167,6 +169,7 @@ class App:
         self.snapshot = settings.resolve(history, self.training)  # the panel's widgets may have moved it
         self._resolve_cells()
         self.grid.labels(len(self.grid.cells) > 1)
+        self.hover.build(self.grid, settings.view, self.serial, self._over_view, size.scale, size.height)
         if shown is not None and self.snapshot is not None and shown.step != self.snapshot.step:
             view_badge(self.view_rect[0] / size.scale, f"view: step {self.snapshot.step:,}")
         self.notices.add(started, settings.notices)
