@@ -1,5 +1,8 @@
-"""The geometry helper: a process beside training that measures each snapshot's geometry (linear
-regions, boundary density, neuron status) and sends it back, so training never waits for it.
+"""The geometry helper: a process beside training that measures each snapshot's geometry exactly
+(core/exact.py: the number of linear regions in [0,1]^2, the neuron boundaries' length per unit area
+near the target's edges and elsewhere, each neuron's status) and sends it back, so training never
+waits for it. Plain numpy (no torch: it starts in a fraction of a second); it measures the snapshots
+waiting in batches, every seed of them in one partitions() call, on idle time only.
 
 Its whole life belongs to the Trainer that starts it: one helper per trainer, ended by
 Trainer.finish (or at the latest when this process exits; the helper also dies with its parent).
