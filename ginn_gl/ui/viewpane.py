@@ -129,7 +129,7 @@ class ViewPane:
             k = choose_reduction(self.seconds_per_pixel, side, budget) if self.progressive and not whole else 1
             if k == 1:
                 spent += self._draw(self._full()[1], renderer, view, side, 1.0)
-                self.rows_done = side
+                self.rows_done, self.lines_pending = side, False
             else:
                 size = math.ceil(side / k)
                 if size not in self.reduced:
