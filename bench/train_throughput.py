@@ -7,7 +7,7 @@ and the window use, snapshots and loss recording included. Both use the same tor
     python bench/train_throughput.py [--image PATH] [--seconds 4] [--device cpu|cuda]
 
 Prints a markdown table of steps/s and the ratios, then the snapshot overhead over a
-1.28M-step schedule and the stop latency.
+1.28M-step schedule and the stop latency. What the geometry helper adds to a run: bench/geometry_cost.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from ginn_gl.core.network import grid_points
 from ginn_gl.core.schedule import snapshot_steps
 from ginn_gl.core.sources import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
-from ginn_gl.train.geometry import GeometryProbe
 from ginn_gl.train.model import cpu_threads, init_parameters, load_flat, reference_module
 from ginn_gl.train.trainer import Trainer
 
@@ -163,34 +162,6 @@ def main() -> None:
           f"{GINN_STEPS / one / 60:.1f} min")
     print(f"stop latency: {rows[128][1].stop_latency * 1e3:.1f} ms (minibatch), "
           f"{rows[0][1].stop_latency * 1e3:.1f} ms (full batch)")
-    print(geometry_cost(args.device))
-
-
-def geometry_cost(device: str, rounds: int = 3, image: str = "bottle") -> str:
-    """Wall time of a default 200,000-step run with and without measuring each snapshot's geometry
-    (regions, densities, neuron status), alternating, and the geometry's own time per snapshot."""
-    config = TrainConfig(image=image, resolution=200, device=device)
-    target = load_target(image, 200)
-    seconds = {True: [], False: []}
-    for _ in range(rounds):
-        for geometry in (False, True):
-            trainer = Trainer(config, target, measure_geometry=geometry)
-            started = time.perf_counter()
-            trainer.start().join()
-            runs = trainer.finish().runs  # waits for the last snapshots' geometry
-            seconds[geometry].append(time.perf_counter() - started)
-            measured = int((runs[0].regions >= 0).sum())
-    probe = GeometryProbe(target.pixels, config.sizes, config.activation, torch.device(device))
-    weights = runs[0].weights[-1:]
-    probe.measure(weights)
-    started = time.perf_counter()
-    for _ in range(10):
-        probe.measure(weights)
-    per_snapshot = (time.perf_counter() - started) / 10
-    on, off = sorted(seconds[True])[rounds // 2], sorted(seconds[False])[rounds // 2]
-    return (f"geometry of every snapshot over a default 200,000-step run ({measured} of {len(runs[0])} measured): "
-            f"{on:.1f} s with, {off:.1f} s without (medians of {rounds}, alternating): {on / off - 1:+.1%} of the "
-            f"training time; {per_snapshot * 1e3:.1f} ms a snapshot beside training")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,10 @@ def main() -> None:
     print(f"ginn-gl --seed {args.seed} --steps {args.steps:,} --pace {args.pace}, window {args.window}, "
           f"under Xvfb: {len(training)} frames while training ({len(training) / seconds:.1f}/s over {seconds:.1f} s), "
           f"{len(recorded)} snapshots recorded")
+    drawn = [f["view_ms"] for f in training if f["view_ms"] is not None]
+    print(f"frames while training: frame_ms median {np.median([f['frame_ms'] for f in training]):.1f}, view_ms "
+          f"median {np.median(drawn) if drawn else float('nan'):.1f} over {len(drawn)} redrawn frames, scale median "
+          f"{np.median([f['scale'] for f in training]):.3f}")
     print(f"coverage: {coverage:.1%} of the snapshots recorded while training appear in the view "
           f"(target >= {TARGETS['coverage']:.0%})")
     print(f"lag: median {figures['lag']:.0f} snapshots behind the newest while following live, mean "

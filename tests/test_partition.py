@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from ginn_gl.core.exact import boundary_density, cell_lengths, densities, near_edges
 from ginn_gl.core.lifecycle import NeuronStatus
 from ginn_gl.core.network import LEAKY_SLOPE, evaluate, grid_points, parameter_count, split_parameters
-from ginn_gl.core.partition import boundary_density, cell_lengths, near_edges, partition, partitions
+from ginn_gl.core.partition import partition, partitions
 from ginn_gl.core.sources import load_target
 from ginn_gl.train.engine import EngineSpec, StepEngine
 from ginn_gl.train.model import init_parameters
@@ -412,20 +413,25 @@ def test_boundary_density_against_brute_force_and_by_hand():
     assert cell_lengths(wide, height, width).sum() == pytest.approx(width)
 
 
-def test_near_edges_is_the_trainers_definition():
-    from ginn_gl.train.geometry import near_changes
-
-    for name, size in (("bottle", 48), ("rings", 40), ("circle", 23)):
-        target = load_target(name, size).pixels
-        want = near_changes(torch.from_numpy(target.astype(np.int64))[..., None])[..., 0].numpy() != 0
-        np.testing.assert_array_equal(near_edges(target), want)
-        assert 0 < want.sum() < want.size
+def test_near_edges_is_its_definition():
     assert near_edges(np.eye(9, dtype=np.uint8), radius=1).sum() == 9 + 2 * 8
-    # Radius 3 by the definition, cell by cell: (2, 2) is within it, (3, 1) is not.
-    target = (np.random.default_rng(0).random((12, 15)) < 0.1).astype(np.uint8)
-    want = np.array([[any(target[r, c] != target[i, j] for i in range(12) for j in range(15)
-                          if (i - r) ** 2 + (j - c) ** 2 <= 9) for c in range(15)] for r in range(12)])
-    np.testing.assert_array_equal(near_edges(target, radius=3), want)
+    # Cell by cell: within the radius (Euclidean, centre to centre) of a cell of another value.
+    for radius, (height, width) in ((3, (12, 15)), (2, (17, 11))):
+        target = (np.random.default_rng(radius).random((height, width)) < 0.1).astype(np.uint8)
+        want = np.array([[any(target[r, c] != target[i, j] for i in range(height) for j in range(width)
+                              if (i - r) ** 2 + (j - c) ** 2 <= radius ** 2) for c in range(width)]
+                         for r in range(height)])
+        np.testing.assert_array_equal(near_edges(target, radius=radius), want)
+        assert 0 < want.sum() < want.size
+
+
+def test_densities_of_a_batch_are_each_partitions_own():
+    sizes = [2, 16, 16, 16, 1]
+    near = near_edges(load_target("bottle", 40).pixels)
+    parts = partitions(np.stack([trained(sizes, "relu", steps=steps) for steps in (100, 400, 700)]), sizes, "relu")
+    batched = densities(parts, near)
+    np.testing.assert_allclose(batched, [boundary_density(part, near) for part in parts], rtol=1e-12)
+    assert (batched > 0).all() and len({tuple(row) for row in batched}) == 3
 
 
 def test_a_batch_equals_one_snapshot_at_a_time(monkeypatch):

@@ -276,8 +276,8 @@ def test_every_uniform_must_be_set(gl_context, shader_path, monkeypatch):
     renderer = make_renderer(gl_context, sizes, "relu", params_for(sizes), path=shader_path)
     original = renderer.uniforms
 
-    def forgetful(viewport, view, pixel_scale=1.0):
-        values = original(viewport, view, pixel_scale)
+    def forgetful(viewport, view, pixel_scale=1.0, lines=True):
+        values = original(viewport, view, pixel_scale, lines)
         values.pop("u_line_width")
         return values
 

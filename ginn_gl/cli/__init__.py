@@ -104,10 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print it as JSON")
     info.set_defaults(func=cmd_info)
 
-    render = drawing_parser(sub, "render", "draw a snapshot of a run to a PNG, without a display",
+    render = drawing_parser(sub, "render", "draw a snapshot of a run to a PNG or an SVG, without a display",
                             "Draw one snapshot of a run file to a PNG: the network evaluated per pixel on the "
-                            "GPU (EGL, no display needed), with each selected neuron's zero-crossing as a line.",
-                            out=("FILE.png", "the PNG to write"),
+                            "GPU (EGL, no display needed), with each selected neuron's zero-crossing as a line; "
+                            "or to a vector SVG (one run): each line a path of its exact segments, the regions "
+                            "view a polygon per linear region, other views' backgrounds an embedded PNG.",
+                            out=("FILE.png|FILE.svg", "the PNG or SVG to write"),
                             size=("", "N|WxH", "image size in pixels (default 800 on the target's long side, "
                                                "the picture's proportions kept); at the run's resolution and the "
                                                "default domain, pixels line up with the target's"))

@@ -21,6 +21,9 @@ import numpy as np
 
 from ginn_gl.cli.arguments import config_from_args
 from ginn_gl.cli.progress import ProgressBar
+from ginn_gl.core.exact import EXACT, geometry_kind
+from ginn_gl.core.exact import describe as describe_geometry
+from ginn_gl.core.exact import summary as exact_summary
 from ginn_gl.core.lifecycle import NeuronStatus, neuron_report
 from ginn_gl.core.outputs import check_output, free_name
 from ginn_gl.core.progress import Finished, Saving, State
@@ -153,7 +156,9 @@ def run_summary(run) -> dict:
     return {
         "geometry": None if last is None else {
             "step": int(run.steps[last]), "regions": int(run.regions[last]),
-            "density_near_edges": float(run.density[last, 0]), "density_elsewhere": float(run.density[last, 1])},
+            "density_near_edges": float(run.density[last, 0]), "density_elsewhere": float(run.density[last, 1]),
+            "kind": geometry_kind(run.meta)},
+        "exact": {"step": int(run.steps[-1]), **exact_summary(run.weights[-1], run.layers, run.activation, run.target)},
         "neurons": neuron_report(run.layers, run.steps, run.status),
         "path": str(run.path),
         "meta": run.meta,
@@ -210,10 +215,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         neurons: list[dict[str, object]] = summary["neurons"]
         counts = {kind: sum(n["status"] == kind.label for n in neurons) for kind in NeuronStatus}
-        print(f"  geometry   at step {geometry['step']:,}: {geometry['regions']:,} linear regions; "
-              f"{geometry['density_near_edges']:.2f} boundaries within 2 px near the target's edges, "
-              f"{geometry['density_elsewhere']:.2f} elsewhere; {counts[NeuronStatus.SWITCHING]} neurons switching, "
-              f"{counts[NeuronStatus.DEAD]} dead, {counts[NeuronStatus.ALWAYS_ON]} always on")
+        stored = describe_geometry(geometry["kind"], geometry["regions"],
+                                   (geometry["density_near_edges"], geometry["density_elsewhere"]))
+        print(f"  geometry   at step {geometry['step']:,}: {stored}; {counts[NeuronStatus.SWITCHING]} neurons "
+              f"switching, {counts[NeuronStatus.DEAD]} dead, {counts[NeuronStatus.ALWAYS_ON]} always on")
+    if geometry is None or geometry["kind"] != EXACT:  # an older file: the exact geometry of its last snapshot
+        exact = summary["exact"]
+        now = describe_geometry(EXACT, exact["regions"], (exact["density_near_edges"], exact["density_elsewhere"]))
+        print(f"  exact      at step {exact['step']:,}, measured now: {now}")
     print(f"  created    {printable(meta['created'])} with torch {printable(meta['torch_version'])}")
     return 0
 

@@ -75,11 +75,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not folder:
         if Path(args.out).exists() and not Path(args.out).is_file():
             check_output(args.out, "--out", args.overwrite)  # a device or a pipe: refused, never written
-        if Path(args.out).suffix.lower() not in (".png", ""):
-            raise UserError(f"--out {printable(args.out)!r}: render writes PNG; end the name in .png")
-        out = check_output(args.out if not args.out.strip() else str(Path(args.out).with_suffix(".png")), "--out",
-                           args.overwrite, inputs=args.runs)
+        if Path(args.out).suffix.lower() not in (".png", ".svg", ""):
+            raise UserError(f"--out {printable(args.out)!r}: render writes PNG or SVG; end the name in .png or .svg")
+        vector = Path(args.out).suffix.lower() == ".svg"
+        out = check_output(args.out if not args.out.strip() or vector else str(Path(args.out).with_suffix(".png")),
+                           "--out", args.overwrite, inputs=args.runs)
     runs = load_side_by_side(args.runs, MAX_CELLS)
+    if not folder and vector:
+        return render_vector(args, runs, out)
     shape = runs[0].target.shape
     if args.size:
         size = parse_size(args.size)
@@ -124,6 +127,32 @@ def cmd_render(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{int(run.steps[snapshot_at(run, step)]):,}" for run in runs)
         print(f"wrote {printable(out)}: {columns}x{rows} grid of {len(runs)} runs, {size[0]} px cells, "
               f"{view.background} view at step {step:,} (their snapshots at steps {shown})")
+    return 0
+
+
+def render_vector(args: argparse.Namespace, runs: list, out: Path) -> int:
+    """render --out FILE.svg: one run's snapshot as a vector figure (render/vector.py)."""
+    from ginn_gl.render.vector import svg_of_run
+
+    if len(runs) > 1:
+        raise UserError(f"--out {printable(str(out))}: an SVG shows one run; give one run file, or a .png name")
+    run = runs[0]
+    size = parse_size(args.size) if args.size else sized(run.target.shape[1], run.target.shape[0], DEFAULT_RENDER)
+    index = pick_snapshot(run, args.snapshot, args.step)
+    view = view_from_args(args, run.layers)
+    text = svg_of_run(run, index, size, view, f"{run_names(args.runs)[0]}, step {int(run.steps[index]):,}")
+
+    def written(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    try:
+        out = write_atomically(out, written, args.overwrite)
+    except OSError as exc:
+        raise UserError(f"cannot write {printable(out)} ({exc.strerror or exc}); give a writable path") from None
+    polygons, lines = text.count("<polygon"), text.count(' id="n')
+    print(f"wrote {printable(out)}: {size[0]}x{size[1]} vector figure, {view.background} view of step "
+          f"{int(run.steps[index]):,} (snapshot {index + 1} of {len(run)}), {polygons} region polygons, "
+          f"{lines} neuron lines" + solo_note(run, index, view.solo))
     return 0
 
 

@@ -280,7 +280,7 @@ def _chunk_chords(verts: np.ndarray, starts: np.ndarray, coef: np.ndarray, lo: i
     polygon, line = np.nonzero((np.abs(at_centre) <= reach + margin) & (norm > 0))
     pair_counts = counts[polygon]  # each pair: a copy of its polygon's vertices, with its line
     pair_starts = np.concatenate([[0], np.cumsum(pair_counts)])
-    pair_verts = verts[_ragged_indices(starts[lo + polygon], pair_counts)]
+    pair_verts = verts[ragged_indices(starts[lo + polygon], pair_counts)]
     pair_lines = coef[polygon, :, line]
     sides = _sides(pair_verts, pair_starts, pair_lines)
     whole_active[polygon, line] = sides.whole_active
@@ -302,7 +302,7 @@ def _chunk_chords(verts: np.ndarray, starts: np.ndarray, coef: np.ndarray, lo: i
     return segments, polygon[pair[first_of]] + lo, line[pair[first_of]], crossed, whole_active
 
 
-def _ragged_indices(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
+def ragged_indices(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Concatenated ranges begin[i] .. begin[i] + count[i]."""
     ends = np.cumsum(count)
     return np.repeat(begin - (ends - count), count) + np.arange(ends[-1] if len(ends) else 0)
@@ -330,7 +330,7 @@ class _Pool:
         if not len(chosen):
             return
         counts = self.count[chosen]
-        verts = self.verts[_ragged_indices(self.begin[chosen], counts)]
+        verts = self.verts[ragged_indices(self.begin[chosen], counts)]
         pieces, piece_starts, parent, active = _split(verts, np.concatenate([[0], np.cumsum(counts)]),
                                                       lines[self.origin[chosen]])
         self._reserve(len(parent), len(pieces))
@@ -358,7 +358,7 @@ class _Pool:
         live = np.flatnonzero(self.alive[:self.size])
         live = live[np.argsort(snap[self.origin[live]], kind="stable")]
         counts = self.count[live]
-        verts = self.verts[_ragged_indices(self.begin[live], counts)]
+        verts = self.verts[ragged_indices(self.begin[live], counts)]
         return verts, np.concatenate([[0], np.cumsum(counts)]), self.origin[live], self.bits[live]
 
 
@@ -393,57 +393,3 @@ def _per_snapshot(verts, starts, snap, keep, patterns, out, areas, segments, seg
             neuron_segments=segments[seg], segment_neurons=segment_neuron[seg], output_segments=logit_chords[logit],
             flat=weights[s], sizes=sizes, activation=activation, rect=rect))
     return result
-
-
-def cell_lengths(partition: Partition, height: int, width: int) -> np.ndarray:
-    """float64 [H, W]: the length, in pixels, of the hidden neurons' boundaries in each cell of an
-    H x W grid over the rect (cell (r, c) covers the rect's [c/W, (c+1)/W] x [r/H, (r+1)/H]). Exact:
-    each segment is cut where it crosses cell borders and each piece goes to the cell of its midpoint."""
-    x0, y0, x1, y1 = partition.rect
-    scale = np.array([width / (x1 - x0), height / (y1 - y0)])
-    seg = partition.neuron_segments
-    start = (seg[:, :2] - (x0, y0)) * scale  # in pixels: column, row
-    delta = (seg[:, 2:] - (x0, y0)) * scale - start
-    cuts = [np.zeros(len(seg)), np.ones(len(seg))]  # each segment's parameters t of its piece ends
-    owners = [np.arange(len(seg)), np.arange(len(seg))]
-    for axis in (0, 1):  # the integer column (row) borders strictly inside each segment's span
-        low = np.minimum(start[:, axis], start[:, axis] + delta[:, axis])
-        high = np.maximum(start[:, axis], start[:, axis] + delta[:, axis])
-        first, count = np.floor(low) + 1, np.maximum(np.ceil(high) - np.floor(low) - 1, 0).astype(np.int64)
-        owner = np.repeat(np.arange(len(seg)), count)
-        border = first[owner] + _ragged_indices(np.zeros(len(count), np.int64), count)
-        cuts.append((border - start[owner, axis]) / delta[owner, axis])
-        owners.append(owner)
-    owner, t = np.concatenate(owners), np.clip(np.concatenate(cuts), 0.0, 1.0)
-    order = np.lexsort((t, owner))
-    owner, t = owner[order], t[order]
-    piece = np.flatnonzero(owner[1:] == owner[:-1])  # consecutive cuts of one segment bound a piece
-    middle = start[owner[piece]] + 0.5 * (t[piece] + t[piece + 1])[:, None] * delta[owner[piece]]
-    column = np.clip(np.floor(middle[:, 0]), 0, width - 1).astype(np.int64)
-    row = np.clip(np.floor(middle[:, 1]), 0, height - 1).astype(np.int64)
-    length = (t[piece + 1] - t[piece]) * np.hypot(delta[owner[piece], 0], delta[owner[piece], 1])
-    return np.bincount(row * width + column, weights=length, minlength=height * width).reshape(height, width)
-
-
-def boundary_density(partition: Partition, near: np.ndarray) -> tuple[float, float]:
-    """(length per unit area in the cells where `near` [H, W] is True, length per unit area in the
-    others) of the hidden neurons' boundaries, in pixels and pixels^2 of an H x W target covering
-    the rect; 0.0 for an empty set of cells."""
-    near = np.asarray(near, dtype=bool)
-    lengths = cell_lengths(partition, *near.shape)
-    return (float(lengths[near].sum() / max(int(near.sum()), 1)),
-            float(lengths[~near].sum() / max(int((~near).sum()), 1)))
-
-
-def near_edges(target: np.ndarray, radius: int = 2) -> np.ndarray:
-    """bool [H, W]: the cells within `radius` pixels (Euclidean, centre to centre) of a cell of
-    another value, as ginn_gl.train.geometry's near_changes() finds them for the target."""
-    height, width = target.shape
-    near = np.zeros((height, width), dtype=bool)
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            if 0 < dy * dy + dx * dx <= radius * radius:
-                here = (slice(max(0, -dy), height - max(0, dy)), slice(max(0, -dx), width - max(0, dx)))
-                there = (slice(max(0, dy), height + min(0, dy)), slice(max(0, dx), width + min(0, dx)))
-                near[here] |= target[here] != target[there]
-    return near

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # ginn_gl/, above core/
@@ -45,3 +47,17 @@ def available_bytes() -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return 1 << 34  # unknown: 16 GB
+
+
+def die_with_parent() -> None:
+    """Linux: the kernel kills this (child) process when its parent dies, even by SIGKILL."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the line above: no one will read our answers
+        raise SystemExit(0)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_SEED, MAX_WIDTH
 from ginn_gl.core.errors import RunFileError, UserError
+from ginn_gl.core.exact import GEOMETRY_KINDS
 from ginn_gl.core.history import LOSS_CURVE_MAX_BYTES, snapshot_bytes
 from ginn_gl.core.network import ACTIVATIONS, HEADS, INPUTS, OUTPUTS, parameter_count
 from ginn_gl.core.npzread import NpzError, entry_names, open_archive, read_entry, read_text
@@ -35,7 +36,7 @@ META_TYPES: dict[str, JsonTypes] = {
 OPTIONAL_META_TYPES: dict[str, JsonTypes] = {
     "head": str, "threshold": str, "snapshots": str, "history_mb": (int, float), "steps_done": int, "state": str,
     "message": str, "train_seconds": (int, float), "ginn_gl_version": str, "image_source": str,
-    "image_sha256": str, "switches": list, "parent": dict}
+    "image_sha256": str, "switches": list, "parent": dict, "geometry": str}
 REQUIRED_META = tuple(META_TYPES)
 MAX_META_CHARS = 1 << 20
 LOSS_POINTS = LOSS_CURVE_MAX_BYTES // 12 + 2  # the minibatch curve never holds more
@@ -205,7 +206,8 @@ def _meta(text: str) -> dict:
     if meta["activation"] not in ACTIVATIONS or meta.get("head", "sigmoid") not in HEADS:
         raise NpzError(f"its activation or head ({printable(meta['activation'])}, "
                        f"{printable(meta.get('head', 'sigmoid'))}) is unknown")
-    for key, known in (("threshold", THRESHOLDS), ("snapshots", SNAPSHOTS), ("schedule", SCHEDULES)):
+    for key, known in (("threshold", THRESHOLDS), ("snapshots", SNAPSHOTS), ("schedule", SCHEDULES),
+                       ("geometry", GEOMETRY_KINDS)):
         if key in meta and meta[key] not in known:
             raise NpzError(f"its meta {key} {printable(repr(meta[key]))[:40]} is not one of {', '.join(known)}")
     if not 0 <= meta["seed"] <= MAX_SEED or meta["steps"] < 1 or not 1 <= meta["resolution"] <= MAX_RESOLUTION:

@@ -166,6 +166,11 @@ class NetworkRenderer:
         self.uploads += 1
         return True
 
+    @property
+    def flat(self) -> np.ndarray:
+        """The uploaded snapshot's parameters (float32)."""
+        return self._flat
+
     def prediction_range(self) -> tuple[float, float]:
         """The lowest and highest p of the uploaded network over the target's pixel centres (the
         original GINN stretched each picture from its own min to max over its 200x200 grid)."""
@@ -202,7 +207,7 @@ class NetworkRenderer:
     # ---- drawing ---------------------------------------------------------------------------------
 
     def uniforms(self, viewport: tuple[int, int, int, int], view: ViewSettings,
-                 pixel_scale: float = 1.0) -> dict[str, Any]:
+                 pixel_scale: float = 1.0, lines: bool = True) -> dict[str, Any]:
         values = {
             "u_target": TARGET_UNIT,
             "u_domain": tuple(float(v) for v in view.domain),
@@ -211,7 +216,7 @@ class NetworkRenderer:
             "u_view": BACKGROUNDS.index(view.background),
             "u_line_width": float(view.line_width) * pixel_scale,
             "u_highlight_width": float(view.highlight_width) * pixel_scale,
-            "u_output_width": OUTPUT_WIDTH * pixel_scale if view.output_boundary else 0.0,
+            "u_output_width": OUTPUT_WIDTH * pixel_scale if view.output_boundary and lines else 0.0,
             "u_output_halo": OUTPUT_HALO * pixel_scale,  # scaled too: a reduced view's halo is no wider
             "u_p_range": self.prediction_range() if view.contrast == "stretch" else (0.0, 1.0),
             "u_gradient_shade": view.shading == "gradient",
@@ -226,14 +231,15 @@ class NetworkRenderer:
         return values
 
     def draw(self, viewport: tuple[int, int, int, int], view: ViewSettings, pixel_scale: float = 1.0,
-             region: tuple[int, int, int, int] | None = None) -> None:
+             region: tuple[int, int, int, int] | None = None, lines: bool = True) -> None:
         """Render into the bound framebuffer's `viewport` (x, y from the bottom left, w, h).
 
         `pixel_scale` < 1 draws a reduced view that is shown upscaled by 1 / pixel_scale: line widths
         shrink with it, so the lines keep their width on the screen. `region` (x, y, w, h within the
         viewport) is the part to shade: a tile of a view larger than the framebuffer, which the
-        viewport then overhangs (a fragment shader only shades the framebuffer's own pixels)."""
-        values = self.uniforms(viewport, view, pixel_scale)
+        viewport then overhangs (a fragment shader only shades the framebuffer's own pixels). Without
+        `lines`, the background alone (a solo neuron's tint included): lines drawn as geometry go over it."""
+        values = self.uniforms(viewport, view, pixel_scale, lines)
         if self.path == "compute" and region is not None:
             values["u_region"] = tuple(int(v) for v in region)
         missing = set(self._active_uniforms) - values.keys()
@@ -241,7 +247,9 @@ class NetworkRenderer:
             raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
         for name in self._active_uniforms:
             self.program[name].value = values[name]
-        if view.solo is not None:  # alone: only its line
+        if not lines:
+            self._set_neurons(np.zeros(self.n_hidden, bool), None)
+        elif view.solo is not None:  # alone: only its line
             self._set_neurons(np.arange(self.n_hidden) == view.solo, view.highlighted)
         else:
             self._set_neurons(view.shown, view.highlighted)
@@ -353,14 +361,15 @@ class OffscreenTarget:
 TILE = 2048  # a large frame is drawn in tiles this size: its float pixels never all exist at once
 
 
-def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[int, int],
-                 view: ViewSettings, dtype: str = "f1", channels: int = 4, pixel_scale: float = 1.0) -> np.ndarray:
+def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[int, int], view: ViewSettings,
+                 dtype: str = "f1", channels: int = 4, pixel_scale: float = 1.0, lines: bool = True) -> np.ndarray:
     """Render one frame offscreen and return it as [height, width, channels] (row 0 = top).
 
     8-bit frames are rounded here from a float render: GL lets a driver convert to 8 bits by
     either neighbouring level (NVIDIA's differ from round() in ~2% of pixels), numpy does not.
     Frames larger than TILE are drawn tile by tile, so memory holds one float tile at a time.
-    `pixel_scale` < 1 draws what the window's progressive view draws reduced (see draw()).
+    `pixel_scale` < 1 draws what the window's progressive view draws reduced, `lines` False the
+    background only (see draw()).
     """
     width, height = size
     out = np.empty((height, width, channels), dtype=np.float32 if dtype == "f4" else np.uint8)
@@ -371,7 +380,7 @@ def render_image(ctx: moderngl.Context, renderer: NetworkRenderer, size: tuple[i
                 tile_width, tile_height = min(TILE, width - tx), min(TILE, height - ty)
                 with target:
                     renderer.draw((-tx, -ty, width, height), view, pixel_scale,
-                                  region=(tx, ty, tile_width, tile_height))
+                                  region=(tx, ty, tile_width, tile_height), lines=lines)
                 pixels = target.read((tile_width, tile_height))[..., :channels]
                 rows = slice(height - ty - tile_height, height - ty)
                 if dtype == "f4":

@@ -1,5 +1,5 @@
-"""The torch counterparts of core.network's activations: the step engine's out= kernels, the geometry
-probe's function and the reference module's layer, looked up once by name."""
+"""The torch counterparts of core.network's activations: the step engine's out= kernels and the
+reference module's layer, looked up once by name."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ class TorchActivation:
     unit: Activation
     forward_out: Callable[[torch.Tensor, torch.Tensor], object]  # (pre-activations, out)
     backward_in_place: Callable[[torch.Tensor, torch.Tensor], object]  # (gradient, pre-activations): masks it
-    function: Callable[[torch.Tensor], torch.Tensor]
     module: Callable[[], nn.Module]
 
 
@@ -26,7 +25,7 @@ def _relu() -> TorchActivation:
         ACTIVATIONS["relu"],
         lambda z, out: torch.clamp_min(z, 0.0, out=out),
         lambda grad, z: torch.ops.aten.threshold_backward.grad_input(grad, z, 0.0, grad_input=grad),
-        torch.relu, nn.ReLU)
+        nn.ReLU)
 
 
 def _leaky_relu() -> TorchActivation:
@@ -35,7 +34,7 @@ def _leaky_relu() -> TorchActivation:
         ACTIVATIONS["leaky_relu"],
         lambda z, out: torch.ops.aten.leaky_relu.out(z, slope, out=out),
         lambda grad, z: torch.ops.aten.leaky_relu_backward.grad_input(grad, z, slope, False, grad_input=grad),
-        lambda z: torch.nn.functional.leaky_relu(z, slope), lambda: nn.LeakyReLU(slope))
+        lambda: nn.LeakyReLU(slope))
 
 
 TORCH_ACTIVATIONS: dict[str, Callable[[], TorchActivation]] = {"relu": _relu, "leaky_relu": _leaky_relu}

@@ -1,5 +1,8 @@
-"""The geometry helper: a process beside training that measures each snapshot's geometry (linear
-regions, boundary density, neuron status) and sends it back, so training never waits for it.
+"""The geometry helper: a process beside training that measures each snapshot's geometry exactly
+(core/exact.py: the number of linear regions in the picture, the neuron boundaries' length per unit area
+near the target's edges and elsewhere, each neuron's status) and sends it back, so training never
+waits for it. Plain numpy (no torch: it starts in a fraction of a second); it measures the snapshots
+waiting in batches, every seed of them in one partitions() call, on idle time only.
 
 Its whole life belongs to the Trainer that starts it: one helper per trainer, ended by
 Trainer.finish (or at the latest when this process exits; the helper also dies with its parent).
@@ -15,7 +18,6 @@ import atexit
 import collections
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -26,15 +28,19 @@ from typing import IO
 import numpy as np
 
 from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_WIDTH
+from ginn_gl.core.exact import measure, near_edges
 from ginn_gl.core.history import History
 from ginn_gl.core.network import ACTIVATIONS, INPUTS, OUTPUTS, parameter_count
+from ginn_gl.core.resources import die_with_parent
 from ginn_gl.core.selection import hidden_count
 
 HELPER_MODULE = "ginn_gl.train.geometry_helper"
 STALL_SECONDS = 1.5  # no answer for this long while work waits (and at least 3x its slowest answer): given up
-STARTUP_SECONDS = 15.0  # ... and before its first answer (a loaded machine takes seconds to import torch)
+STARTUP_SECONDS = 15.0  # ... and before its first answer (a loaded machine takes a while to start Python)
 EXIT_SECONDS = 0.3  # after its input closes, the helper has this long to exit before it is killed
 MAX_SEEDS = 64
+BATCH_SECONDS = 0.25  # the helper measures the snapshots waiting in batches of about this long
+MAX_BATCH = 64  # snapshots a batch takes at most
 
 
 class WireError(Exception):
@@ -309,20 +315,6 @@ class GeometryHelper:
 
 # ---- the helper process ------------------------------------------------------------------------
 
-def die_with_parent() -> None:
-    """Linux: the kernel kills the helper when its parent dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before the line above: no one will read our answers
-        raise SystemExit(0)
-
-
 def idle_only() -> None:
     """Run on idle time only: where cores are few, training and the window come first (Linux:
     SCHED_IDLE; elsewhere the lowest nice)."""
@@ -358,33 +350,76 @@ def wire_zeros(wire: Wire) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.zeros(wire.seeds), np.zeros((wire.seeds, 2)), np.zeros((wire.seeds, wire.n_hidden))
 
 
+class Batcher:
+    """The helper's measuring: snapshots gathered into batches that one partitions() call measures
+    (every seed of every snapshot), as many as fit BATCH_SECONDS by the measured cost per snapshot."""
+
+    def __init__(self, wire: Wire, target: np.ndarray, stdout: IO[bytes]):
+        self.wire, self.stdout = wire, stdout
+        self.near = near_edges(target)
+        self.pending: list[tuple[int, np.ndarray]] = []  # (step, weights [seeds, P]) read, not measured
+        self.per_snapshot: float | None = None  # seconds, measured: sizes the next batches
+
+    @property
+    def budget(self) -> int:
+        """Snapshots a batch takes: one until a cost is measured (a wide net's may take a second)."""
+        if self.per_snapshot is None:
+            return 1
+        return int(np.clip(BATCH_SECONDS / max(self.per_snapshot, 1e-6), 1, MAX_BATCH))
+
+    def add(self, step: int, weights: np.ndarray, more_waiting: bool) -> None:
+        self.pending.append((step, weights))
+        if len(self.pending) >= self.budget or not more_waiting:
+            self.flush()
+
+    def flush(self) -> None:
+        """Measure what is pending and answer each snapshot (a failed batch: each again alone)."""
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        started = time.process_time()
+        try:
+            measured = self._measure(batch)
+        except Exception:  # noqa: BLE001 - the parent keeps training; whatever fails stays unknown
+            measured = None
+        seconds = time.process_time() - started
+        if measured is None and len(batch) > 1:
+            for one in batch:
+                self.pending = [one]
+                self.flush()
+            return
+        self.per_snapshot = seconds / len(batch)
+        for i, (step, _) in enumerate(batch):
+            # `seconds`: the whole batch, how long the parent heard nothing (its stall limit grows with it)
+            self.stdout.write(self.wire.unreadable(step) if measured is None else
+                              self.wire.reply(step, seconds, *(part[i] for part in measured)))
+        self.stdout.flush()
+
+    def _measure(self, batch: list[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(regions [K, seeds], density [K, seeds, 2], status [K, seeds, N]) of the batch."""
+        seeds, wire = self.wire.seeds, self.wire
+        regions, density, status = measure(np.concatenate([weights for _, weights in batch]), wire.sizes,
+                                           wire.activation, self.near)
+        k = len(batch)
+        return regions.reshape(k, seeds), density.reshape(k, seeds, 2), status.reshape(k, seeds, wire.n_hidden)
+
+
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
-    """The helper process: reads the header, then measures snapshot after snapshot until END."""
-    import torch
-
-    from ginn_gl.train.geometry import GeometryProbe
-
-    torch.set_num_threads(1)  # one core at most, and only what training and the window leave
+    """The helper process: reads the header, then measures snapshots, in batches of those waiting, until END."""
     reader = PipeReader(stdin)
     wire, target = Wire.read_header(reader.read)
-    probe = GeometryProbe(target, wire.sizes, wire.activation)
+    batcher = Batcher(wire, target, stdout)
     stdout.write(wire.reply(Wire.READY, 0.0, *wire_zeros(wire)))
     stdout.flush()
     while (tag := int(np.frombuffer(reader.read(8), np.int64)[0])) != Wire.END:
-        if tag == Wire.TARGET:
-            probe = GeometryProbe(wire.read_target(reader.read), wire.sizes, wire.activation)
-            continue
-        if tag < 0:
+        if tag == Wire.TARGET:  # snapshots before it are measured against the target they were trained on
+            batcher.flush()
+            batcher.near = near_edges(wire.read_target(reader.read))
+        elif tag < 0:
             raise WireError(f"a message tag {tag}")
-        weights = wire.read_weights(reader.read)
-        started = time.process_time()
-        try:
-            measured = probe.measure(weights)
-        except Exception:  # noqa: BLE001 - the parent keeps training; this geometry stays unknown
-            stdout.write(wire.unreadable(tag))
         else:
-            stdout.write(wire.reply(tag, time.process_time() - started, *measured))
-        stdout.flush()
+            batcher.add(tag, wire.read_weights(reader.read), reader.more_waiting())
+    batcher.flush()
 
 
 def main() -> int:

@@ -23,6 +23,7 @@ import torch
 from ginn_gl import __version__
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.errors import UserError
+from ginn_gl.core.exact import EXACT
 from ginn_gl.core.experiment import BranchPoint, branch_point, check_branch
 from ginn_gl.core.history import History
 from ginn_gl.core.network import parameter_count
@@ -335,7 +336,7 @@ class Trainer:
                         device=str(self.device), torch_version=torch.__version__, created=now_iso(),
                         ginn_gl_version=__version__, steps_done=int(record.steps[-1]),
                         state=self.state.value, message=self.message,
-                        train_seconds=round(self.elapsed, 3))
+                        train_seconds=round(self.elapsed, 3), geometry=EXACT)
             assert record.weights is not None
             target_steps, targets = history.target_versions()
             runs.append(Run(meta=meta, steps=record.steps.copy(), weights=record.weights.copy(),

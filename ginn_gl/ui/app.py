@@ -32,6 +32,7 @@ from ginn_gl.ui.experiments import Experiments
 from ginn_gl.ui.framelog import FrameLog
 from ginn_gl.ui.gallery import Gallery
 from ginn_gl.ui.grid import Grid, weights_key
+from ginn_gl.ui.hover import Hover
 from ginn_gl.ui.imgui_renderer import ImGuiRenderer
 from ginn_gl.ui.overlays import Notices, build_confirm, build_help, view_badge
 from ginn_gl.ui.panel import Panel, PanelInput
@@ -81,6 +82,7 @@ class App:
         self.experiments = Experiments(self)
         self.gallery = Gallery(self.ctx, self.ui)
         self.experiments.setup.thumbnails = self.gallery.textures
+        self.hover = Hover()  # the exact region under the pointer
         self._last_time = self._frame_started = time.perf_counter()
         self.session = session
         pace = session.trainer.progress().pace if session.trainer is not None else DEFAULT_PACE
@@ -219,6 +221,10 @@ class App:
         self.snapshot = settings.resolve(history, self.training)  # the panel's widgets may have moved it
         self._resolve_cells()
         self.grid.labels(len(self.grid.cells) > 1)
+        if settings.painting:  # the brush's circle is what the pointer shows while painting
+            self.hover.facts = self.hover.outline = None
+        else:
+            self.hover.build(self.grid, settings.view, self.serial, self._over_view, size.scale, size.height)
         if shown is not None and self.snapshot is not None and shown.step != self.snapshot.step:
             view_badge(self.view_rect[0] / size.scale, f"view: step {self.snapshot.step:,}")
         self.notices.add(started, settings.notices)

@@ -13,6 +13,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from ginn_gl.core.history import Snapshot
+from ginn_gl.core.partitioner import Partitioner
 from ginn_gl.core.view import ViewSettings, grid_shape, view_for
 from ginn_gl.render.renderer import Blit, NetworkRenderer
 from ginn_gl.ui.lossplot import SEED_COLOURS
@@ -52,15 +53,17 @@ class Grid:
     renderers: dict[tuple[tuple[int, ...], str], NetworkRenderer] = field(default_factory=dict)
     maximised: int | None = None  # the cell shown alone, or None for all
     _targets: dict[int, object] = field(default_factory=dict)  # each renderer's uploaded target's key
+    worker: Partitioner = field(init=False)  # the shown snapshots' partitions (crisp lines, hover), beside us
 
     def __post_init__(self) -> None:
+        self.worker = Partitioner()
         for track in self.tracks:
             key = (tuple(track.sizes), track.activation)
             if key not in self.renderers:
                 self.renderers[key] = NetworkRenderer(self.ctx, track.sizes, track.activation)
             renderer = self.renderers[key]
             progressive = self.software and renderer.path == "fragment"
-            self.cells.append(Cell(track, ViewPane(self.ctx, self.blit, self.finish, progressive)))
+            self.cells.append(Cell(track, ViewPane(self.ctx, self.blit, self.finish, progressive, self.worker)))
 
     @property
     def focus(self) -> int:
@@ -178,3 +181,4 @@ class Grid:
             cell.pane.release()
         for renderer in self.renderers.values():
             renderer.release()
+        self.worker.close()

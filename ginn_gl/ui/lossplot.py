@@ -284,12 +284,12 @@ class LossPlot:
             imgui.same_line()
             imgui.text_colored(imgui.ImVec4(*GEOMETRY_COLOURS[0]), "regions")
             if imgui.is_item_hovered():
-                imgui.set_tooltip("linear regions on the target's pixels, a curve per run in its loss plot colour")
+                imgui.set_tooltip("linear regions in [0,1]^2 (exact), a curve per run in its loss plot colour")
             return
-        for text, colour, tip in (("regions", GEOMETRY_COLOURS[0], "linear regions on the target's pixels (left axis)"),
-                                  ("edges", GEOMETRY_COLOURS[1], "boundaries within 2 px of a pixel near the "
+        for text, colour, tip in (("regions", GEOMETRY_COLOURS[0], "linear regions in [0,1]^2, exact (left axis)"),
+                                  ("edges", GEOMETRY_COLOURS[1], "neuron boundary length per px^2 within 2 px of the "
                                                                  "target's edges (right axis)"),
-                                  ("elsewhere", GEOMETRY_COLOURS[2], "boundaries within 2 px of a pixel elsewhere "
+                                  ("elsewhere", GEOMETRY_COLOURS[2], "neuron boundary length per px^2 elsewhere "
                                                                      "(right axis)")):
             imgui.same_line()
             imgui.text_colored(imgui.ImVec4(*colour), text)
