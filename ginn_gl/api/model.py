@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_WIDTH
-from ginn_gl.core.network import INPUTS, LEAKY_SLOPE
+from ginn_gl.core.network import INPUTS, LEAKY_SLOPE, activation_named
 from ginn_gl.core.targets import target_points
 
 SUPPORTED = (f"a torch.nn.Sequential of nn.Linear layers with nn.ReLU or nn.LeakyReLU({LEAKY_SLOPE:g}) between them "
@@ -97,7 +97,7 @@ class ImageLoss:
     def __init__(self, pixels, sizes: list[int], activation: str):
         self.points = torch.from_numpy(target_points(pixels.shape)).to(torch.float32)
         self.targets = torch.as_tensor(pixels.reshape(-1), dtype=torch.float32)
-        self.sizes, self.slope = sizes, LEAKY_SLOPE if activation == "leaky_relu" else 0.0
+        self.sizes, self.slope = sizes, activation_named(activation).negative_slope
 
     def __call__(self, flat: torch.Tensor) -> torch.Tensor:
         """A float64 scalar tensor on flat's device."""

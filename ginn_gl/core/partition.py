@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ginn_gl.core.lifecycle import NeuronStatus
-from ginn_gl.core.network import ACTIVATIONS, LEAKY_SLOPE, evaluate, layer_slices, parameter_count
+from ginn_gl.core.network import ACTIVATIONS, activation_named, evaluate, layer_slices, parameter_count
 
 TOLERANCE = 1e-12  # input units: a vertex this close to a neuron's line is on it
 CHORD_ENTRIES = 1 << 20  # (polygon, neuron) pairs a chord pass holds at once: bounds its memory
@@ -129,7 +129,7 @@ def partitions(weights: np.ndarray, sizes: list[int], activation: str,
         return [p for first in range(0, len(weights), group)
                 for p in partitions(weights[first:first + group], sizes, activation, rect)]
     k = len(weights)
-    leak = 0.0 if activation == "relu" else LEAKY_SLOPE
+    leak = activation_named(activation).negative_slope
     *hidden, last = [(weights[:, s.weight].reshape(k, s.n_out, s.n_in), weights[:, s.bias])
                      for s in layer_slices(sizes)]
     verts = np.tile(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), (k, 1))

@@ -15,6 +15,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Hashable
 from typing import IO
 
 import numpy as np
@@ -113,7 +114,7 @@ class ShownPartition:
 
     def __init__(self, worker: Partitioner | None = None):
         self.worker = worker
-        self.key: object = None  # (snapshot key, rect) of `part`
+        self.key: Hashable = None  # (snapshot key, rect) of `part`
         self.part: Partition | None = None
         self.asked: object = None  # (snapshot key, rect) asked of the worker, not answered yet
         self.seconds = 0.0  # what the last partition took (the worker's own time, or here)

@@ -8,6 +8,7 @@ block, uploaded only when a toggle changes them.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,7 +144,7 @@ class NetworkRenderer:
         if self.path == "fragment":
             self.vbo = ctx.buffer(COVER_VIEWPORT.tobytes())
             self.vao = ctx.vertex_array(self.program, [(self.vbo, "2f", "in_position")])
-        self.weights_key: object = None
+        self.weights_key: Hashable = None
         # Every uniform the shader reads must be set each frame: draw() checks against this set.
         self._active_uniforms = [name for name in self.program if isinstance(self.program[name], moderngl.Uniform)]
         self._neuron_state: bytes | None = None
@@ -154,7 +155,7 @@ class NetworkRenderer:
 
     # ---- inputs ------------------------------------------------------------------------------------
 
-    def set_weights(self, flat: np.ndarray, key: object = None) -> bool:
+    def set_weights(self, flat: np.ndarray, key: Hashable = None) -> bool:
         """Upload a snapshot's parameters unless `key` says they are already there."""
         if key is not None and key == self.weights_key:
             return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class App:
         side = int(THUMBNAIL * self.window.ui_scale * self.window.size.scale)
         self.thumbnail = OffscreenTarget(self.ctx, side, side)  # a hovered neuron's activation, per pixel
         self.ui.textures[self.thumbnail.texture.glo] = self.thumbnail.texture  # ImGui draws it by its GL name
-        self._thumbnail_key: object = None
+        self._thumbnail_key: Hashable = None
         self._frame_work = 0.0  # seconds the last frame took, swap included
         self.frame_ms = 0.0
         self.view_ms = 0.0

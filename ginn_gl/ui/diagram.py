@@ -19,15 +19,18 @@ POSITIVE_EDGE = (0.86, 0.88, 0.95)
 NEGATIVE_EDGE = (1.0, 0.55, 0.18)
 
 
+Edge = tuple[float, float, float, float, int, float]  # x0, y0, x1, y1 (fractions of the box), colour, thickness
+
+
 class Diagram:
     def __init__(self, sizes: list[int]):
         self.sizes = sizes
         self.colours = np.concatenate(neuron_colours(sizes))
-        self._edges_key: object = None
-        self._edge_cache: list = []
+        self._edges_key: tuple[int, bytes] | None = None
+        self._edge_cache: list[Edge] = []
         self.node_centres: dict[int, tuple[float, float]] = {}  # hidden neuron -> where it was drawn
 
-    def _edges(self, snapshot: Snapshot | None) -> list[tuple[float, float, float, float, int, float]]:
+    def _edges(self, snapshot: Snapshot | None) -> list[Edge]:
         """The diagram's edges for the shown snapshot, computed once per snapshot: (x0, y0, x1, y1)
         as fractions of the diagram's box, colour (ImU32) and thickness."""
         key = None if snapshot is None else (snapshot.step, snapshot.weights.tobytes())

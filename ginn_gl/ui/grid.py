@@ -5,7 +5,7 @@ set of view settings. A cell can be maximised to the whole view and back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import moderngl
@@ -36,7 +36,7 @@ class Cell:
     label_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x, y, w, h in window units
     snapshot: Snapshot | None = None
     target: np.ndarray | None = None  # the target version it shows (the app resolves it each frame)
-    target_key: object = None  # what tells target versions apart
+    target_key: Hashable = None  # what tells target versions apart
 
 
 @dataclass

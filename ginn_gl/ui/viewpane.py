@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import moderngl
@@ -62,7 +62,7 @@ class ViewPane:
         self.blit = blit
         self.finish = finish  # waits for the GPU (or llvmpipe) without holding the GIL
         self.progressive = progressive
-        self.key: object = None  # what the pane shows: (weights key, view key, side)
+        self.key: Hashable = None  # what the pane shows: (weights key, view key, side)
         self.side = 0
         self.reduction = 1  # k of the reduced picture now shown (1: none)
         self.rows_done = 0  # rows of the full-resolution picture drawn for `key`, from the top
@@ -115,7 +115,7 @@ class ViewPane:
                 self.seconds_per_pixel + 0.3 * (measured - self.seconds_per_pixel)
         return seconds
 
-    def update(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: object, side: int,
+    def update(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: Hashable, side: int,
                budget: float = VIEW_BUDGET, whole: bool = False) -> Drawn:
         """Bring the picture up to date with the renderer's weights and `view`, within `budget` seconds
         (`whole`: at full resolution now, whatever it takes, as a screenshot needs)."""
@@ -154,7 +154,7 @@ class ViewPane:
             drew = True
         return Drawn(spent if drew else None, self.scale)
 
-    def _set_lines(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: object, side: int,
+    def _set_lines(self, renderer: NetworkRenderer, view: ViewSettings, weights_key: Hashable, side: int,
                    wait: float | None) -> float:
         """The lines of `view` over the snapshot's exact partition, as geometry, if it comes within `wait`
         seconds (None: no lines, the reduced picture has the shader's); returns the seconds it took."""
