@@ -11,6 +11,8 @@ import torch
 from torch import nn
 
 import ginn_gl
+from ginn_gl.core.exact import EXACT, data_rect
+from ginn_gl.core.partition import partition
 from ginn_gl.core.schedule import snapshot_steps
 
 STEPS = 700  # past 50 (every step a snapshot) into the 1% gaps; 700 itself is not on the schedule
@@ -102,10 +104,12 @@ def test_a_recorder_records_an_adam_loop_exactly_and_changes_nothing(tmp_path, o
     meta = run.meta
     assert meta["head"] == "softmax2" and meta["activation"] == "leaky_relu" and meta["layers"] == [2, 12, 10, 1]
     assert meta["steps_done"] == STEPS and "not given: seed, lr" in meta["message"]
-    # Geometry from the trainer's own helper: the last snapshot's regions are its distinct activation patterns.
+    # Geometry from the trainer's own helper: the last snapshot's exact regions in the picture, at least
+    # as many as the distinct activation patterns among its pixel centres.
     net = run.network()
     patterns = np.concatenate([z > 0 for z in net.pre_activations(rec.points)], axis=1)
-    assert run.regions[-1] == len(np.unique(patterns, axis=0))
+    exact = partition(run.weights[-1], meta["layers"], "leaky_relu", data_rect(run.target.shape))
+    assert run.regions[-1] == exact.count >= len(np.unique(patterns, axis=0)) and meta["geometry"] == EXACT
     assert (run.status >= 0).all() and (run.regions >= 0).all()
 
     path = rec.save(tmp_path / "own.npz")

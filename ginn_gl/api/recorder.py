@@ -18,6 +18,7 @@ from ginn_gl import __version__
 from ginn_gl.api.options import OptionError, as_keywords, real, text, whole
 from ginn_gl.api.run import Run
 from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.exact import EXACT
 from ginn_gl.core.history import History
 from ginn_gl.core.network import parameter_count
 from ginn_gl.core.runfile import Run as RunRecord
@@ -268,7 +269,7 @@ class Recorder:
                     image_sha256=self._target.sha256, device=str(self._reader.device), torch_version=torch.__version__,
                     created=now_iso(), ginn_gl_version=__version__, steps_done=done, state=self._state,
                     message="; ".join(filter(None, [self._message, note])),
-                    train_seconds=round(self._last_time - self._started, 3), recorder=True)
+                    train_seconds=round(self._last_time - self._started, 3), recorder=True, geometry=EXACT)
         return RunRecord(meta=meta, steps=record.steps.copy(), weights=record.weights.copy(),
                          snap_loss=record.losses.copy(), loss_steps=record.loss_steps.copy(), loss=record.loss.copy(),
                          target=self._target.pixels.copy(), regions=record.regions.copy(),
