@@ -13,6 +13,7 @@ import pytest
 
 from ginn_gl.core.config import TrainConfig
 from ginn_gl.core.network import evaluate, grid_points
+from ginn_gl.core.pace import MIN_PACE
 from ginn_gl.core.runfile import load_run
 from ginn_gl.core.sources import load_target
 
@@ -238,6 +239,7 @@ def test_restart_asks_before_discarding_a_finished_run(live_app):
     assert app.confirm_restart and app.session.trainer is old, "R asks first"
     press(app, glfw.KEY_N)
     assert not app.confirm_restart and app.session.trainer is old, "N keeps the run"
+    app.settings.pace = MIN_PACE  # the new run crawls, so it is still training when R is pressed below
     press(app, glfw.KEY_R)
     press(app, glfw.KEY_Y)
     new = app.session.trainer
@@ -245,6 +247,7 @@ def test_restart_asks_before_discarding_a_finished_run(live_app):
     np.testing.assert_array_equal(new.histories[0].read(-1).weights, old.histories[0].read(-1).weights)
     press(app, glfw.KEY_R)  # while training runs, R restarts at once
     assert not app.confirm_restart and app.session.trainer is not new
+    app.session.trainer.set_pace(None)
     app.session.trainer.join(timeout=60)
     app.frame()
 

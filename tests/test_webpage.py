@@ -334,7 +334,7 @@ def test_the_page_and_the_desktop_build_one_shader(browser, runs, pages, gl_cont
                 if program["weights"] == "texture":  # WebGL2 promises smaller uniform blocks than this desktop
                     desktop_defines.pop("WEIGHTS_UBO", None)
                 assert defines == desktop_defines
-            active = set(desktop._active_uniforms)
+            active = set(desktop.active_uniforms)
         finally:
             desktop.release()
         open_page(browser, pages[name], "#size=64")

@@ -193,6 +193,16 @@ class Watcher(Recorder):
             return True
         return self._window_gone.wait(timeout)
 
+    def window_exit_status(self, timeout: float | None = None) -> int | None:
+        """The window process's exit status once it has ended (0: closed normally); None when no window was
+        started or it still runs after `timeout` s."""
+        if self._process is None:
+            return None
+        try:
+            return self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def close(self) -> None:
         """End the recording (the last step's snapshot, its geometry), save the run if `save` was given,
         and hand the window the rest; the window stays open until it is closed."""

@@ -14,7 +14,7 @@ from ginn_gl.cli.progress import ProgressBar
 from ginn_gl.core.errors import UserError
 from ginn_gl.core.outputs import absolute, check_frames_folder, check_output, free_name, write_atomically
 from ginn_gl.core.resources import available_bytes
-from ginn_gl.core.runfile import load_side_by_side, printable
+from ginn_gl.core.runfile import Run, load_side_by_side, printable
 from ginn_gl.core.selection import locate
 from ginn_gl.core.targets import sized
 from ginn_gl.core.view import MAX_CELLS, grid_shape
@@ -130,7 +130,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_vector(args: argparse.Namespace, runs: list, out: Path) -> int:
+def render_vector(args: argparse.Namespace, runs: list[Run], out: Path) -> int:
     """render --out FILE.svg: one run's snapshot as a vector figure (render/vector.py)."""
     from ginn_gl.render.vector import svg_of_run
 

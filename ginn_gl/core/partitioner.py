@@ -47,11 +47,11 @@ class Partitioner:
         self.process = subprocess.Popen([sys.executable, "-m", MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, start_new_session=True)
         _LIVE.add(self.process)
-        self.pending: tuple[object, list[int], str, Rect, np.ndarray] | None = None  # (token, what was asked)
+        self.pending: tuple[Hashable, list[int], str, Rect, np.ndarray] | None = None  # (token, what was asked)
         self.seconds = 0.0  # the worker's own time for its last answer
         self.failed = False  # it died or answered garbage: callers compute in their own process
 
-    def request(self, token: object, flat: np.ndarray, sizes: list[int], activation: str, rect: Rect) -> bool:
+    def request(self, token: Hashable, flat: np.ndarray, sizes: list[int], activation: str, rect: Rect) -> bool:
         """Ask for a partition (an unread answer is read and dropped first); False if the worker cannot."""
         if self.pending is not None:
             self.result(timeout=None)
@@ -69,7 +69,7 @@ class Partitioner:
         self.pending = (token, list(sizes), activation, rect, np.array(flat, np.float64))
         return True
 
-    def result(self, timeout: float | None) -> tuple[object, Partition] | None:
+    def result(self, timeout: float | None) -> tuple[Hashable, Partition] | None:
         """(token, partition) of the pending request, once its answer starts within `timeout` s (None: wait)."""
         if self.pending is None or self.failed:
             return None
@@ -116,10 +116,10 @@ class ShownPartition:
         self.worker = worker
         self.key: Hashable = None  # (snapshot key, rect) of `part`
         self.part: Partition | None = None
-        self.asked: object = None  # (snapshot key, rect) asked of the worker, not answered yet
+        self.asked: Hashable = None  # (snapshot key, rect) asked of the worker, not answered yet
         self.seconds = 0.0  # what the last partition took (the worker's own time, or here)
 
-    def ask(self, key: object, flat: np.ndarray, sizes: list[int], activation: str, domain: Rect) -> None:
+    def ask(self, key: Hashable, flat: np.ndarray, sizes: list[int], activation: str, domain: Rect) -> None:
         """Start computing it, unless it is known or asked for (without a worker: compute it now)."""
         want = (key, view_rect(domain))
         if want == self.key or (want == self.asked and self.worker is not None and self.worker.pending is not None
@@ -130,12 +130,12 @@ class ShownPartition:
             return
         self._here(flat, sizes, activation, want)
 
-    def _here(self, flat: np.ndarray, sizes: list[int], activation: str, want: tuple[object, Rect]) -> None:
+    def _here(self, flat: np.ndarray, sizes: list[int], activation: str, want: tuple[Hashable, Rect]) -> None:
         started = time.perf_counter()
         self.part, self.key, self.asked = partition(flat, sizes, activation, want[1]), want, None
         self.seconds = time.perf_counter() - started
 
-    def get(self, key: object, flat: np.ndarray, sizes: list[int], activation: str, domain: Rect,
+    def get(self, key: Hashable, flat: np.ndarray, sizes: list[int], activation: str, domain: Rect,
             timeout: float | None = None) -> Partition | None:
         """The partition, waiting up to `timeout` s for the worker (None: as long as it takes)."""
         self.ask(key, flat, sizes, activation, domain)

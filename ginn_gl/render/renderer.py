@@ -146,7 +146,7 @@ class NetworkRenderer:
             self.vao = ctx.vertex_array(self.program, [(self.vbo, "2f", "in_position")])
         self.weights_key: Hashable = None
         # Every uniform the shader reads must be set each frame: draw() checks against this set.
-        self._active_uniforms = [name for name in self.program if isinstance(self.program[name], moderngl.Uniform)]
+        self.active_uniforms = [name for name in self.program if isinstance(self.program[name], moderngl.Uniform)]
         self._neuron_state: bytes | None = None
         self.uploads = 0  # weight uploads so far: the window asserts one per snapshot change
         self.activation = activation
@@ -243,10 +243,10 @@ class NetworkRenderer:
         values = self.uniforms(viewport, view, pixel_scale, lines)
         if self.path == "compute" and region is not None:
             values["u_region"] = tuple(int(v) for v in region)
-        missing = set(self._active_uniforms) - values.keys()
+        missing = set(self.active_uniforms) - values.keys()
         if missing:
             raise RuntimeError(f"network.glsl uniforms left unset: {sorted(missing)}")
-        for name in self._active_uniforms:
+        for name in self.active_uniforms:
             self.program[name].value = values[name]
         if not lines:
             self._set_neurons(np.zeros(self.n_hidden, bool), None)
