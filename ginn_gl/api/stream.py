@@ -41,7 +41,7 @@ def frame(tag: int, *parts: bytes) -> bytes:
 @dataclass
 class Header:
     options: dict[str, Any]  # sizes, activation, head, title, label, steps (0: not known), history_mb, device,
-    # view (keyword options), fps, size ([w, h]), frame_log (a path or None)
+    # view (keyword options), fps, size ([w, h]), frame_log (a path or None), frame_log_overwrite
     target: np.ndarray  # uint8 [H, W] of 0 and 1
 
     @property

@@ -158,7 +158,8 @@ def open_window(header: Header, run: StreamedRun):
     session = Session([Entry([track], trainer=run)], device=f"watching on {options['device']}")
     frame_log = Path(options["frame_log"]) if options.get("frame_log") else None
     app = App(session, title=str(options["title"]), fps=float(options["fps"]),
-              size=(int(options["size"][0]), int(options["size"][1])), frame_log=frame_log)
+              size=(int(options["size"][0]), int(options["size"][1])), frame_log=frame_log,
+              frame_log_overwrite=bool(options.get("frame_log_overwrite", False)))
     view = view_settings(header.sizes, options["view"])
     for field in fields(view):
         setattr(app.settings.view, field.name, getattr(view, field.name))

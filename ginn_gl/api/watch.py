@@ -84,7 +84,7 @@ class Watcher(Recorder):
         options = {"sizes": self._config.sizes, "activation": self._config.activation, "head": self._config.head,
                    "title": self.title, "label": label, "steps": self._planned or 0,
                    "history_mb": self._config.history_mb, "device": str(self._reader.device), "view": view or {},
-                   "fps": fps, "size": list(size), "frame_log": log}
+                   "fps": fps, "size": list(size), "frame_log": log, "frame_log_overwrite": overwrite}
         if not has_display():
             self._warn("there is no display (DISPLAY is not set)")
             return

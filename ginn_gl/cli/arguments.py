@@ -209,6 +209,7 @@ def window_options(args: argparse.Namespace, inputs: Sequence[str | Path] = ()) 
     if not (320 <= size[0] <= 16384 and 240 <= size[1] <= 16384):
         raise UserError(f"--window-size {args.window_size!r} is not WxH from 320x240 to 16384x16384; "
                         "use e.g. --window-size 1600x900")
+    overwrite = getattr(args, "overwrite", False)
     frame_log = None if args.frame_log is None else \
-        check_output(args.frame_log, "--frame-log", getattr(args, "overwrite", False), inputs=inputs)
-    return {"fps": args.fps, "size": size, "frame_log": frame_log}
+        check_output(args.frame_log, "--frame-log", overwrite, inputs=inputs)
+    return {"fps": args.fps, "size": size, "frame_log": frame_log, "frame_log_overwrite": overwrite}

@@ -53,12 +53,16 @@ def smooth(previous: float, value: float, weight: float = 0.1) -> float:
 
 class App:
     def __init__(self, session: Session, *, title: str, saves_on_close: bool = False, fps: float = 60.0,
-                 size: tuple[int, int] = (1600, 900), frame_log: Path | None = None):
+                 size: tuple[int, int] = (1600, 900), frame_log: Path | None = None, frame_log_overwrite: bool = False):
         self.title = title
         self.saves_on_close = saves_on_close
         self.fps = fps
-        self.frame_log = FrameLog(frame_log) if frame_log else None
         self.window = Window(*size, title)
+        try:  # after the window: a window that cannot open leaves the log's place as it was
+            self.frame_log = FrameLog(frame_log, frame_log_overwrite) if frame_log else None
+        except BaseException:
+            self.window.destroy()
+            raise
         self.closed = False
         self.ctx = self.window.ctx
         self.software = software_renderer(self.ctx)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.outputs import printable
+from ginn_gl.core.outputs import partial_path, place, printable
 
 
 class FrameLog:
@@ -18,12 +18,17 @@ class FrameLog:
     The path was checked as every output is (cli.arguments.window_options). A write that fails later
     (a full disk) ends the log with one line and never the window: the run it watches is worth more."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, overwrite: bool = False):
         self.path = Path(path)
         self.problem: str | None = None
+        tmp = partial_path(self.path)
         try:
-            self.file = open(path, "w", encoding="utf-8", buffering=1)  # line-buffered: readable live
+            tmp.unlink(missing_ok=True)
+            self.file = open(tmp, "x", encoding="utf-8", buffering=1)  # line-buffered: readable live
+            # Moved into place, never opened through it: a link there is replaced, its target left alone.
+            self.path = place(tmp, self.path, overwrite)
         except OSError as exc:
+            tmp.unlink(missing_ok=True)
             raise UserError(f"cannot write the frame log {printable(path)} ({exc.strerror}); give a writable "
                             "path") from None
 
