@@ -12,32 +12,15 @@ Needs Xvfb and xdotool (Debian: apt install xvfb xauth xdotool).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from xvfb import start_xvfb  # bench/xvfb.py
+from window_run import WindowRun, read_log, xdotool  # bench/window_run.py
 
 from ginn_gl.core.runfile import load_run
 
 TARGET_SECONDS, TARGET_LOSS, TARGET_CLOSE = 6.0, 0.35, 1.5
-
-
-def read_log(path: Path) -> list[dict]:
-    try:
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, json.JSONDecodeError):
-        return []
-
-
-def xdotool(*args: str) -> str:
-    return subprocess.run(["xdotool", *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def main() -> None:
@@ -47,17 +30,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--window", default="1600x1000")
     args = parser.parse_args()
-    if not shutil.which("xdotool"):
-        raise SystemExit("this bench needs xdotool (Debian: apt install xdotool)")
-    width, height = (int(v) for v in args.window.split("x"))
-    start_xvfb(width, height)
-    folder = Path(tempfile.mkdtemp(prefix="ginn-gl-first-minute-"))
-    log, run_path = folder / "frames.jsonl", folder / "run.npz"
-    command = [sys.executable, "-m", "ginn_gl", "--seed", "2", "--window-size", args.window, "--frame-log", str(log),
-               "--save", str(run_path), *(["--pace", args.pace] if args.pace else [])]
-    env = {**os.environ, **({"PYTHONPATH": args.source} if args.source else {})}
-    window = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=folder,
-                              env=env)
+    started = WindowRun("ginn-gl-first-minute-", args.window, ["--seed", "2", *(["--pace", args.pace] if args.pace
+                                                                        else [])], args.source)
+    window, folder, log, run_path = started.process, started.folder, started.log, started.run_path
     shots = []
     try:
         deadline = time.time() + 120
@@ -79,8 +54,7 @@ def main() -> None:
         window.wait(timeout=120)
         closed = time.time() - pressed
     finally:
-        if window.poll() is None:
-            window.kill()
+        started.kill_if_running()
     frames = read_log(log)
     run = load_run(run_path)
     loss = dict(zip(run.steps.tolist(), run.snap_loss.tolist()))

@@ -19,29 +19,17 @@ Needs Xvfb and xdotool (Debian: apt install xvfb xauth xdotool). Prints the figu
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from xvfb import start_xvfb  # bench/xvfb.py
+from window_run import WindowRun, read_log, xdotool  # bench/window_run.py
 
 from ginn_gl.core.network import evaluate, grid_points
 from ginn_gl.core.pace import DEFAULT_PACE
 from ginn_gl.core.runfile import load_run
 
 TARGETS = {"jump_percent": 5.0, "lag": 2, "latency_ms": 150}  # a frame moves at most 5% of the picture (p95)
-
-
-def read_log(path: Path) -> list[dict]:
-    try:
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, json.JSONDecodeError):
-        return []
 
 
 def wait_for(predicate, log: Path, timeout: float) -> list[dict]:
@@ -65,10 +53,6 @@ def frame_jumps(run, shown_steps: list[int]) -> np.ndarray:
                      for a, b in zip(index[:-1], index[1:])])
 
 
-def xdotool(*args: str) -> str:
-    return subprocess.run(["xdotool", *args], capture_output=True, text=True, check=True).stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20_000)
@@ -77,15 +61,9 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=12)
     parser.add_argument("--window", default="1600x1000")
     args = parser.parse_args()
-    if not shutil.which("xdotool"):
-        raise SystemExit("this bench needs xdotool (Debian: apt install xdotool)")
-    width, height = (int(v) for v in args.window.split("x"))
-    start_xvfb(width, height)
-    folder = Path(tempfile.mkdtemp(prefix="ginn-gl-latency-"))
-    log, run_path = folder / "frames.jsonl", folder / "run.npz"
-    command = [sys.executable, "-m", "ginn_gl", "--seed", str(args.seed), "--steps", str(args.steps),
-               "--pace", args.pace, "--window-size", args.window, "--frame-log", str(log), "--save", str(run_path)]
-    window = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    started = WindowRun("ginn-gl-latency-", args.window, ["--seed", str(args.seed), "--steps", str(args.steps),
+                                                           "--pace", args.pace])
+    window, log, run_path = started.process, started.log, started.run_path
     try:
         frames = wait_for(lambda f: any(not r["training"] for r in f[1:]), log, timeout=600)
         time.sleep(1.0)  # let the view settle at full resolution
@@ -104,8 +82,7 @@ def main() -> None:
         xdotool("key", "Escape")
         window.wait(timeout=60)
     finally:
-        if window.poll() is None:
-            window.kill()
+        started.kill_if_running()
     frames = read_log(log)
     run = load_run(run_path)
     steps = run.steps

@@ -2,6 +2,7 @@ import ctypes
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,10 +27,19 @@ def one_line_error(result, *words):
 
 @pytest.fixture(autouse=True)
 def no_helper_outlives_its_test():
-    """Trainers a test leaves unfinished end their geometry helpers here, not at the session's end."""
+    """Trainers (and windows) a test leaves unfinished end their helper processes here, not at the session's end."""
     yield
-    if "ginn_gl.train.geometry_helper" in sys.modules:
-        sys.modules["ginn_gl.train.geometry_helper"].end_all_helpers()
+    if "ginn_gl.core.resources" in sys.modules:
+        sys.modules["ginn_gl.core.resources"].end_children()
+
+
+def train_rings(folder: Path, steps: int, seed: int) -> Path:
+    """A default-network run written by `ginn-gl train` itself (its geometry came through the helper)."""
+    out = folder / "run.npz"
+    result = run_cli("train", "--image", "rings", "--resolution", "40", "--steps", steps, "--lr", "1e-2",
+                     "--seed", seed, "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from ginn_gl.core.runfile import load_run, save_run
 from ginn_gl.core.sources import load_target
 from ginn_gl.core.view import ViewSettings
 from ginn_gl.train.geometry_helper import HELPER_MODULE, Batcher, Wire
+from tests.conftest import train_rings
 from tests.test_partition import brute_force_lengths, compare_with_exact, trained
 
 NETWORKS = [([2, 16, 16, 16, 1], "relu"), ([2, 9, 5, 1], "leaky_relu"), ([2, 40, 30, 1], "relu")]
@@ -25,13 +26,7 @@ NETWORKS = [([2, 16, 16, 16, 1], "relu"), ([2, 9, 5, 1], "leaky_relu"), ([2, 40,
 
 @pytest.fixture(scope="module")
 def held_out_run(tmp_path_factory):
-    """A default-network run written by `ginn-gl train` itself: its geometry came through the helper."""
-    out = tmp_path_factory.mktemp("held-out") / "run.npz"
-    result = subprocess.run([sys.executable, "-m", "ginn_gl", "train", "--image", "rings", "--resolution", "40",
-                             "--steps", "3000", "--lr", "1e-2", "--seed", "5", "--out", str(out)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return load_run(out)
+    return load_run(train_rings(tmp_path_factory.mktemp("held-out"), 3000, 5))
 
 
 def test_five_snapshots_of_a_held_out_run_count_their_regions_exactly(held_out_run):

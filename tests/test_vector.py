@@ -1,8 +1,6 @@
 """`render --out FILE.svg`: the vector figure's polygons are the exact regions, its paths the lines the
 options choose; drawn by a real headless Chromium, it looks like the PNG `render` draws."""
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -13,7 +11,7 @@ from ginn_gl.core.palette import neuron_colours
 from ginn_gl.core.partition import partition
 from ginn_gl.core.runfile import load_run
 from ginn_gl.core.view import OUTPUT_HALO, OUTPUT_WIDTH
-from tests.conftest import one_line_error
+from tests.conftest import one_line_error, train_rings
 from tests.test_webpage import browser  # noqa: F401 - the headless Chromium fixture
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -21,12 +19,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture(scope="module")
 def run_file(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vector") / "run.npz"
-    result = subprocess.run([sys.executable, "-m", "ginn_gl", "train", "--image", "rings", "--resolution", "40",
-                             "--steps", "2000", "--lr", "1e-2", "--seed", "3", "--out", str(out)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return out
+    return train_rings(tmp_path_factory.mktemp("vector"), 2000, 3)
 
 
 def figure(cli, run_file, out, *options):

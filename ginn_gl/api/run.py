@@ -123,18 +123,20 @@ class Run:
 
     @property
     def regions(self) -> np.ndarray:
-        """int32 (S,): distinct activation patterns among the target's pixel centres (-1: not measured)."""
+        """int32 (S,): the exact number of linear regions in the picture's rectangle of the input plane
+        (-1: not measured; a file without meta `geometry`: activation patterns among the pixel centres)."""
         return read_only(self._record.regions)
 
     @property
     def density(self) -> np.ndarray:
-        """float32 (S, 2): neuron boundaries within 2 px of a pixel, near the target's edges and elsewhere
-        (NaN: not measured)."""
+        """float32 (S, 2): the hidden neurons' boundary length in target pixels per px² of area, within 2 px
+        of the target's edges and elsewhere (NaN: not measured)."""
         return read_only(self._record.density)
 
     @property
     def status(self) -> np.ndarray:
-        """int8 (S, N): each hidden neuron dead 0, always on 1 or switching 2 on the target (-1: not measured)."""
+        """int8 (S, N): each hidden neuron's NeuronStatus over the picture: dead 0, always on 1, switching 2
+        (-1: not measured)."""
         return read_only(self._record.status)
 
     @property

@@ -10,7 +10,6 @@ activation, sizes...], float64 rect [4], float32 weights [P]; an answer: float64
 
 from __future__ import annotations
 
-import atexit
 import select
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import numpy as np
 
 from ginn_gl.core.network import ACTIVATIONS, parameter_count
 from ginn_gl.core.partition import Partition, partition
-from ginn_gl.core.resources import die_with_parent
+from ginn_gl.core.resources import child_ended, die_with_parent, start_child
 
 MODULE = "ginn_gl.core.partitioner"
 # The answer's arrays: dtype and shape in the counts (vertices V, regions R, neurons N, segments S, output T).
@@ -44,9 +43,7 @@ class Partitioner:
     """The worker process, from the window's side: request(), then result() (None until it answers)."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-        _LIVE.add(self.process)
+        self.process = start_child(MODULE)
         self.pending: tuple[Hashable, list[int], str, Rect, np.ndarray] | None = None  # (token, what was asked)
         self.seconds = 0.0  # the worker's own time for its last answer
         self.failed = False  # it died or answered garbage: callers compute in their own process
@@ -94,7 +91,7 @@ class Partitioner:
         return token, Partition(**arrays, flat=flat, sizes=tuple(sizes), activation=activation, rect=rect)
 
     def close(self) -> None:
-        _LIVE.discard(self.process)
+        child_ended(self.process)
         for pipe in (self.process.stdin, self.process.stdout):
             try:
                 if pipe is not None:
@@ -148,17 +145,6 @@ class ShownPartition:
         if want != self.key and worker is not None and worker.failed:  # never again from it: here, now
             self._here(flat, sizes, activation, want)
         return self.part if self.key == want else None
-
-
-_LIVE: set[subprocess.Popen[bytes]] = set()  # workers not closed yet: none outlives this process
-
-
-@atexit.register
-def end_all() -> None:
-    for process in list(_LIVE):
-        _LIVE.discard(process)
-        process.kill()
-        process.wait()
 
 
 def _exactly(stream: IO[bytes], count: int) -> bytes:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,3 +63,29 @@ def die_with_parent() -> None:
         return
     if os.getppid() == 1:  # the parent died before the line above: no one will read our answers
         raise SystemExit(0)
+
+
+def start_child(module: str) -> subprocess.Popen[bytes]:
+    """`python -m module` with pipes to and from it, in a session of its own (Ctrl+C and a closed terminal
+    reach this process only, which decides), killed at exit if it is still running then."""
+    process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    _CHILDREN.add(process)
+    return process
+
+
+def child_ended(process: subprocess.Popen[bytes]) -> None:
+    """The caller has ended `process`: no longer killed at exit."""
+    _CHILDREN.discard(process)
+
+
+_CHILDREN: set[subprocess.Popen[bytes]] = set()  # helper processes not ended yet: none outlives this process
+
+
+@atexit.register
+def end_children() -> None:
+    """Kill every helper process not ended yet (at exit; tests call it between tests)."""
+    for process in list(_CHILDREN):
+        _CHILDREN.discard(process)
+        process.kill()
+        process.wait()

@@ -14,7 +14,6 @@ is given up at once: the snapshots it did not measure stay unmeasured (-1) in th
 
 from __future__ import annotations
 
-import atexit
 import collections
 import os
 import select
@@ -31,7 +30,7 @@ from ginn_gl.core.config import MAX_HIDDEN_LAYERS, MAX_RESOLUTION, MAX_WIDTH
 from ginn_gl.core.exact import measure, near_edges
 from ginn_gl.core.history import History
 from ginn_gl.core.network import ACTIVATIONS, INPUTS, OUTPUTS, parameter_count
-from ginn_gl.core.resources import die_with_parent
+from ginn_gl.core.resources import child_ended, die_with_parent, start_child
 from ginn_gl.core.selection import hidden_count
 
 HELPER_MODULE = "ginn_gl.train.geometry_helper"
@@ -129,18 +128,6 @@ class Wire:
         return step, seconds, regions, density, status
 
 
-_LIVE: set[subprocess.Popen[bytes]] = set()  # helpers not ended yet: none outlives this process
-
-
-@atexit.register
-def end_all_helpers() -> None:
-    """Kill every helper not ended yet (at exit; tests call it between tests)."""
-    for process in list(_LIVE):
-        _LIVE.discard(process)
-        process.kill()
-        process.wait()
-
-
 class GeometryHelper:
     """The parent's side of one helper process, for a trainer's histories (one per seed)."""
 
@@ -161,10 +148,7 @@ class GeometryHelper:
         self.process: subprocess.Popen[bytes] | None = None
         if not enabled:
             return
-        # A session of its own: Ctrl+C and a closed terminal reach the parent only, which decides.
-        self.process = subprocess.Popen([sys.executable, "-m", HELPER_MODULE], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-        _LIVE.add(self.process)
+        self.process = start_child(HELPER_MODULE)
         self._sender = threading.Thread(target=self._send, args=(self.wire.header(target),), daemon=True,
                                         name="ginn-gl-geometry-send")
         self._receiver = threading.Thread(target=self._receive, daemon=True, name="ginn-gl-geometry")
@@ -247,7 +231,7 @@ class GeometryHelper:
         except subprocess.TimeoutExpired:
             self.process.kill()  # stopped, busy or stuck: SIGKILL ends a stopped process too
             self.process.wait()
-        _LIVE.discard(self.process)
+        child_ended(self.process)
         self._sender.join(1.0)
         self._receiver.join(1.0)
 
