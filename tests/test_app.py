@@ -343,6 +343,7 @@ def test_ten_restarts_leave_one_geometry_helper(live_app):
     from tests.test_run_end import helpers
 
     app = live_app
+    app.settings.pace = MIN_PACE  # every new run crawls: each R below finds one training
     press(app, glfw.KEY_R)
     press(app, glfw.KEY_Y)  # the fixture's run finished: R asks first
     for _ in range(10):
