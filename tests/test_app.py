@@ -205,6 +205,10 @@ def test_keys_help_speed_layers_and_screenshot(live_app, tmp_path, monkeypatch):
     pace = app.settings.pace
     press(app, glfw.KEY_M)  # training has ended: M says why it does nothing
     assert app.settings.pace == pace and "nothing is training" in app.notices.shown[-1][1]
+    press(app, glfw.KEY_P)  # so does P: a finished run's target is history
+    press(app, glfw.KEY_P)
+    assert not app.settings.painting and "none trains here" in app.notices.shown[-1][1]
+    assert len(app.notices.shown) == len({text for _, text in app.notices.shown}), "a note said again shows once"
     app.settings.view.solo = 3
     press(app, glfw.KEY_A)
     assert app.settings.view.solo is None, "A leaves solo"
@@ -557,12 +561,16 @@ def test_the_panel_fits_a_900_px_window(display):
 
     session = training_session(CONFIG, load_target(CONFIG.image, CONFIG.resolution))
     app = App(session, title="fits", size=(1600, 900))
+    app.settings.pace = MIN_PACE  # training all along: the status shows every line it has
+    session.trainer.start()
     try:
         for _ in range(3):
             app.frame()
-        assert app.panel.overflow == 0, "no scrolling down to Status"
+        assert session.trainer.alive and app.panel.overflow == 0, "no scrolling down to Status"
+        assert app.panel.diagram_height > 0, "the network diagram is shown"
     finally:
         app.close()
+        session.trainer.finish(None, wait=False)
 
 
 def test_the_panel_fits_with_the_lifecycle_list_open(replay_app):

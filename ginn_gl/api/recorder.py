@@ -214,7 +214,7 @@ class Recorder:
             if notes is None and time.perf_counter() - started > 0.5:
                 notes = progress_bar(1, enabled=self._progress)
             if notes is not None:
-                notes.note(f"ginn_gl: measuring regions and density: {left:,} snapshots left")
+                notes.note(f"ginn_gl: measuring regions and density: {left:,} snapshot{'' if left == 1 else 's'} left")
 
         self._geometry.wait(GEOMETRY_WAIT, report=report)
         if notes is not None:

@@ -93,7 +93,7 @@ def train(image: str | os.PathLike = DEFAULT_IMAGE, *, seed: int = 0, steps: int
         def measuring(left: int) -> None:
             end_bar()
             if bar is not None:
-                bar.note(f"measuring regions and density: {left:,} snapshots left")
+                bar.note(f"measuring regions and density: {left:,} snapshot{'' if left == 1 else 's'} left")
 
         finished = trainer.finish(Saving(tuple(paths), overwrite) if paths else None, report=measuring)
     if bar is not None and bar.finished:

@@ -114,7 +114,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         """A short run records snapshots faster than one core measures them: say so, with a count."""
         if not bar.finished:
             end_bar(bar, trainer)
-        bar.note(f"measuring regions and density: {left:,} snapshots left (Ctrl+C saves without them)")
+        bar.note(f"measuring regions and density: {left:,} snapshot{'' if left == 1 else 's'} left "
+                 "(Ctrl+C saves without them)")
 
     finished = trainer.finish(Saving(tuple(paths), args.overwrite), guard=guard, report=measuring)
     if bar.finished:

@@ -225,9 +225,9 @@ class History:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of storage held: snapshots plus the loss curve (preallocated, so constant)."""
+        """Bytes of storage held: snapshots plus the loss curve (preallocated) and the target's versions."""
         rows = (self._weights, self._steps, self._loss, self._regions, self._density, self._status)
-        return sum(array.nbytes for array in rows) + self.losses.nbytes
+        return sum(array.nbytes for array in rows) + self.losses.nbytes + sum(packed.nbytes for packed in self._targets)
 
     @property
     def used_bytes(self) -> int:

@@ -210,6 +210,8 @@ class App:
             self.experiments.branch()
         if actions.copy:
             self.experiments.copy()
+        if actions.paint:
+            settings.paint_requested = True
         track = self.grid.cells[self.grid.focus].track  # Start and B may have made new cells
         history = track.history
         self.help_rect = None
@@ -424,6 +426,9 @@ class App:
         if settings.copy_requested:
             settings.copy_requested = False
             self.experiments.copy()
+        if settings.paint_requested:
+            settings.paint_requested = False
+            self.experiments.toggle_painting()
 
     # ---- closing ------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ class Settings:
     branch_requested: bool = False  # B: a run from the shown snapshot, with Setup's settings
     copy_requested: bool = False  # Ctrl+C: the selected run's command on the clipboard
     painting: bool = False  # P: the buttons paint the target (left white, right black) instead of panning
+    paint_requested: bool = False
     brush: float = BRUSH_DEFAULT  # the brush's radius, in target pixels
     notices: list[str] = field(default_factory=list)  # notes for the window to show, oldest first
     _moves: int = 0  # snapshots to move by at the next resolve (keys and buttons)
@@ -175,9 +176,12 @@ class Settings:
     # ---- requests ------------------------------------------------------------------------------
 
     def toggle_painting(self) -> None:
-        self.painting = not self.painting
+        self.paint_requested = True  # the window decides: painting needs a run that trains
+
+    def set_painting(self, on: bool) -> None:
+        self.painting = on
         self.notify("paint: left button white, right black; [ and ] or Shift+wheel size the brush; P again to "
-                    "stop" if self.painting else "paint mode off: drag pans again")
+                    "stop" if on else "paint mode off: drag pans again")
 
     def larger_brush(self) -> None:
         self.brush = min(BRUSH_RANGE[1], self.brush * BRUSH_FACTOR)

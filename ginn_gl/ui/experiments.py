@@ -193,6 +193,14 @@ class Experiments:
 
     # ---- painting --------------------------------------------------------------------------------
 
+    def toggle_painting(self) -> None:
+        """P: paint mode on or off; on only where a run trains (a finished run's target is history)."""
+        settings = self.app.settings
+        if not settings.painting and not any(entry.training for entry in self.app.session.entries):
+            settings.notify("P paints a run while it trains, and none trains here: Start in Setup or R trains one")
+            return
+        settings.set_painting(not settings.painting)
+
     def paint(self, arrived: Input) -> None:
         """Paint mode: every position the held button passed since the last frame, on the run under it."""
         app = self.app

@@ -61,7 +61,8 @@ class Notices:
         self.shown: list[tuple[float, str]] = []
 
     def add(self, now: float, texts: list[str]) -> None:
-        self.shown += [(now, text) for text in texts]
+        for text in texts:  # a note said again while it shows (a drag repeats one) is shown once, for longer
+            self.shown = [(when, shown) for when, shown in self.shown if shown != text] + [(now, text)]
         texts.clear()
 
     def build(self, now: float, x: float, bottom: float) -> None:

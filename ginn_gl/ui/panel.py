@@ -29,7 +29,7 @@ from ginn_gl.ui.setup import Actions, SetupForm
 LOSS_PLOT_HEIGHT = 84.0
 GEOMETRY_PLOT_HEIGHT = 70.0
 DIAGRAM_HEIGHTS = (60.0, 210.0)  # the diagram takes what is left of the window, within these
-STATUS_LINES = 6  # the status section's lines at most (while training): the diagram leaves room for them
+STATUS_LINES = 5  # the status section's lines at most (while training): the diagram leaves room for them
 OPEN = imgui.TreeNodeFlags_.default_open
 
 
@@ -68,6 +68,7 @@ class Panel:
     lifecycle_rect: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # its header: where to click to open
     overflow: float = 0.0
     probe: int | None = None  # the neuron hovered in the diagram: the app draws its thumbnail
+    diagram_height: float = 0.0  # the network diagram's height this frame (0: no room for it)
 
     def __post_init__(self) -> None:
         self.colours = np.concatenate(neuron_colours(self.sizes))
@@ -88,7 +89,7 @@ class Panel:
         self._training(settings, data)
         if data.setup is not None and imgui.collapsing_header("Setup"):  # closed at first: the panel fits 900 px
             shown_step = None if data.snapshot is None else data.snapshot.step
-            actions = data.setup.build(data.setup_base, data.can_branch, shown_step)
+            actions = data.setup.build(data.setup_base, data.can_branch, shown_step, settings.painting)
         # One locked read of each history this frame: every plot and list below draws from these.
         records = {id(track.history): track.history.record() for track in data.tracks}
         record = records.get(id(data.history)) or data.history.record()
@@ -118,12 +119,12 @@ class Panel:
             self.lifecycle.build(settings, self.loss_plot.measured_geometry(record), room)
         if imgui.collapsing_header("Network", OPEN):
             room = imgui.get_content_region_avail().y - status
-            if room >= DIAGRAM_HEIGHTS[0]:
-                self.probe = self.diagram.build(settings, data.snapshot, float(np.clip(room, *DIAGRAM_HEIGHTS)),
-                                                data.thumbnail)
+            self.diagram_height = float(np.clip(room, *DIAGRAM_HEIGHTS)) if room >= DIAGRAM_HEIGHTS[0] else 0.0
+            if self.diagram_height:
+                self.probe = self.diagram.build(settings, data.snapshot, self.diagram_height, data.thumbnail)
             else:
                 self.probe = None
-                imgui.text_disabled("(close Lifecycle to see the diagram)")
+                imgui.text_disabled("(no room for the diagram: close a section above, or make the window taller)")
         if imgui.collapsing_header("Status", OPEN):
             self._status(data, record)
         self.overflow = imgui.get_scroll_max_y()  # pixels the panel would have to scroll: 0 when it fits
@@ -340,19 +341,18 @@ class Panel:
         scale = "" if data.view_scale >= 1.0 else f", refining from 1/{round(1 / data.view_scale)}"
         imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms ({data.view_path} shader{scale})")
         behind = trainer.geometry_lag if trainer is not None else 0  # the helper measures on idle time only
-        imgui.text(f"{len(record):,} snapshots, {history.used_bytes / 2**20:.1f} of {history.nbytes / 2**20:.0f} MB"
+        imgui.text(f"{len(record):,} snapshots, {history.used_bytes / 2**20:.1f} of {history.nbytes / 2**20:.1f} MB"
                    + (f", thinned {record.thinned}x" if record.thinned else "")
                    + (f", geometry {behind:,} behind" if behind > 1 else ""))
         if trainer is not None and trainer.geometry_problem:
             imgui.text_wrapped(f"{trainer.geometry_problem}: regions and density are not measured from here on")
-        if data.where:
-            imgui.text_disabled(data.where if len(data.where) < 70 else data.where[:67] + "...")
-            if imgui.is_item_hovered():
-                imgui.set_tooltip(data.where)
-        line = data.command or "F1 or ? shows the keys"
-        imgui.text_disabled(line if len(line) < 66 else line[:63] + "...")
-        if data.command and imgui.is_item_hovered():
-            imgui.set_tooltip(data.command + "\n(Ctrl+C copies it; F1 or ? shows the keys)")
+        # Where the run goes and the command that trains it again share a line: the diagram needs the room.
+        parts = [part for part in (data.where, data.command) if part] or ["F1 or ? shows the keys"]
+        line = "   ".join(parts)
+        imgui.text_disabled(line if len(line) < 70 else line[:67] + "...")
+        if (data.where or data.command) and imgui.is_item_hovered():
+            imgui.set_tooltip("\n".join(parts) + ("\n(Ctrl+C copies the command; F1 or ? shows the keys)"
+                                                   if data.command else ""))
 
     @staticmethod
     def _pace_state(progress: Progress) -> str:
@@ -362,7 +362,9 @@ class Panel:
             if progress.snapshot_rate else ""
         if progress.pace is not None and progress.keeping_pace:
             return "the hardware keeps up" + shown
-        limit = "as fast as the hardware goes" if progress.pace is None else "the hardware cannot keep up"
+        # Below the pace without waiting: training runs flat out and the picture moves slower than the pace
+        # allows (a quiet stretch, or slow hardware); the rates in brackets say which.
+        limit = "as fast as the hardware goes" if progress.pace is None else "training at full speed, below the pace"
         return limit + shown
 
 

@@ -32,6 +32,7 @@ class Actions:
     start: str | None = None  # "beside" or "instead"
     branch: bool = False
     copy: bool = False
+    paint: bool = False  # the paint toggle was clicked (as P)
 
 
 @dataclass
@@ -87,7 +88,8 @@ class SetupForm:
 
     # ---- drawing -------------------------------------------------------------------------------
 
-    def build(self, base: TrainConfig | None, can_branch: bool, shown_step: int | None) -> Actions:
+    def build(self, base: TrainConfig | None, can_branch: bool, shown_step: int | None,
+              painting: bool = False) -> Actions:
         """The section's widgets; returns what was asked for. `base` None: a replay, nothing to start."""
         actions = Actions()
         if base is None:
@@ -134,6 +136,10 @@ class SetupForm:
         if imgui.button("Copy command"):
             actions.copy = True
         _tip("Put on the clipboard the ginn-gl command that trains the selected run from scratch (Ctrl+C)")
+        imgui.same_line()
+        actions.paint = imgui.checkbox("paint (P)", painting)[0]
+        _tip("Paint the target while it trains: the left button white, the right black; [ and ] or\n"
+             "Shift+wheel size the brush; drag pans again when it is off")
         if self.error:
             imgui.push_text_wrap_pos(0.0)
             imgui.text_colored(ERROR, self.error)
