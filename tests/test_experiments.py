@@ -68,9 +68,12 @@ def test_a_branch_starts_from_its_parents_bytes_and_continues_its_numbering(tmp_
     assert child.meta["parent"] == {"run": "parent.npz", "step": at,
                                     "sha256": hashlib.sha256(parent.read_bytes()).hexdigest()}
     assert child.meta["lr"] == 3e-3 and child.meta["layers"] == run.meta["layers"] and child.loss_steps[0] == at + 1
-    near = run.steps[index - 1:index + 2]
-    one_line_error(run_cli("train", "--from", parent, "--at", at + 1, "--out", tmp_path / "x"),
-                   "no snapshot", f"{int(near[0]):,}")
+    between = tmp_path / "between.npz"  # a step between two snapshots: the one in force then, as the window shows
+    result = run_cli("train", "--from", parent, "--at", at + 1, "--steps", "10", "--out", between)
+    assert result.returncode == 0 and f"branching from step {at:,}" in result.stderr, result.stderr
+    assert load_run(between).meta["parent"]["step"] == at and load_run(between).steps[0] == at
+    one_line_error(run_cli("train", "--from", parent, "--at", int(run.steps[-1]) + 1, "--out", tmp_path / "x"),
+                   "--at", "outside the steps", f"{int(run.steps[-1]):,}")
     one_line_error(run_cli("train", "--from", parent, "--at", at, "--layers", "8,8", "--out", tmp_path / "x"),
                    "keeps its parent's network")
     one_line_error(run_cli("train", "--at", at, "--out", tmp_path / "x"), "--from RUN and --at STEP")

@@ -47,6 +47,10 @@ def test_target_view_and_step_selection(cli, run_file, tmp_path, gl_context):
     assert f"step {step}" in result.stdout
     image = np.asarray(Image.open(out).convert("L"))
     assert np.array_equal(image, run.target * 255)
+    gap = int(np.flatnonzero(np.diff(run.steps) > 1)[0])  # a step between two snapshots: the one in force then
+    step, between = int(run.steps[gap]), int(run.steps[gap]) + 1
+    result = cli("render", run_file, "--out", tmp_path / "between.png", "--size", "40", "--step", between)
+    assert result.returncode == 0 and f"step {step:,} (the snapshot in force at step {between:,})" in result.stdout
 
 
 def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
@@ -68,7 +72,7 @@ def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
     (["--size", "big"], ["--size"]),
     (["--domain", "0,0,1"], ["--domain"]),
     (["--snapshot", "99999"], ["--snapshot", "out of range"]),
-    (["--step", "123456789"], ["--step", "not recorded"]),
+    (["--step", "123456789"], ["--step", "outside the steps", "recorded"]),
     (["--line-width", "0"], ["--line-width"]),
     (["--highlight", "1:*"], ["--highlight", "one neuron"]),
     (["--solo", "2:*"], ["--solo", "one neuron"]),

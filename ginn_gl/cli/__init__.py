@@ -116,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--snapshot", type=integer, metavar="K",
                         help="snapshot index, negative from the end (default -1, the last)")
     render.add_argument("--step", type=integer, metavar="N",
-                        help="the snapshot recorded at step N; for a grid, each run's newest at or before N "
-                             "(default: the newest step)")
+                        help="the snapshot in force at step N (the newest at or before it, as the window shows N); "
+                             "for a grid, each run's (default: the newest step)")
     render.add_argument("--no-label", action="store_true", help="leave out a grid's labels (run, step, loss)")
     render.set_defaults(func=cmd_render)
 

@@ -6,6 +6,7 @@ Only argparse lives here; what a value may be is checked where the setting is de
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 
 from ginn_gl.core.config import DEVICES, GINN, INTEGER, TrainConfig, parse_int_list
 from ginn_gl.core.errors import UserError
-from ginn_gl.core.experiment import branch_defaults
+from ginn_gl.core.experiment import branch_defaults, branch_step
 from ginn_gl.core.network import ACTIVATIONS, HEADS
 from ginn_gl.core.outputs import check_output
 from ginn_gl.core.schedule import SCHEDULES, SNAPSHOTS
@@ -61,7 +62,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool 
     group.add_argument("--from", dest="from_run", metavar="RUN",
                        help="branch: start from RUN's snapshot at --at STEP (its weights; a fresh Adam), with these "
                             "options; --steps counts the steps after it, which continue RUN's numbering")
-    group.add_argument("--at", type=integer, metavar="STEP", help="the step of --from's snapshot to branch from")
+    group.add_argument("--at", type=integer, metavar="STEP", help="the step of --from's snapshot to branch from (the one in force then)")
     group.add_argument("--resolution", type=integer, default=None, metavar="N",
                        help=f"the target's long side in pixels; a picture keeps its proportions (default "
                             f"{d.resolution})")
@@ -106,6 +107,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise UserError("give --seed or --seeds, not both")
     base: dict[str, Any] = {}
     if args.from_run is not None and args.at is not None:
+        recorded = branch_step(args.from_run, args.at)
+        if recorded != args.at:
+            print(f"--at {args.at:,}: branching from step {recorded:,}, the snapshot in force then", file=sys.stderr)
+            args.at = recorded
         base = branch_defaults(args.from_run, args.at)
     if args.ginn:
         base.update(GINN)

@@ -33,18 +33,16 @@ def solo_note(run, index: int, solo: int | None) -> str:
     return f"; neuron {layer}:{neuron} is {state} at this step, so its line does not cross the picture"
 
 
+def in_force_note(asked: int | None, shown: int) -> str:
+    return "" if asked is None or asked == shown else f" (the snapshot in force at step {asked:,})"
+
+
 def pick_snapshot(run, snapshot: int | None, step: int | None) -> int:
-    """Index of the snapshot to show: by index (negative from the end) or by its step."""
+    """Index of the snapshot to show: by index (negative from the end) or by step (the one in force then)."""
     count = len(run)
     name = printable(run.path)
     if step is not None:
-        matches = np.flatnonzero(run.steps == step)
-        if not len(matches):
-            i = int(np.searchsorted(run.steps, step))
-            near = ", ".join(str(int(s)) for s in run.steps[max(0, i - 1):i + 1])
-            raise UserError(f"--step {step} was not recorded in {name}; the nearest recorded "
-                            f"steps are {near} (see `ginn-gl info`)")
-        return int(matches[0])
+        return run.in_force(step)
     index = -1 if snapshot is None else snapshot
     if not -count <= index < count:
         raise UserError(f"--snapshot {index} is out of range; {name} holds {count} snapshots "
@@ -120,7 +118,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     lines = 1 if view.solo is not None else \
         int(view.shown.sum()) + int(view.highlighted is not None and not view.shown[view.highlighted])
     if len(runs) == 1:
-        print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.background} view of step {step:,} "
+        print(f"wrote {printable(out)}: {size[0]}x{size[1]}, {view.background} view of step {step:,}"
+              + in_force_note(args.step, step) + " "
               f"(snapshot {index + 1} of {len(run)}, --snapshot {index}), {lines} of {len(view.shown)} neuron lines"
               + solo_note(run, index, view.solo))
     else:
@@ -151,7 +150,8 @@ def render_vector(args: argparse.Namespace, runs: list[Run], out: Path) -> int:
         raise UserError(f"cannot write {printable(out)} ({exc.strerror or exc}); give a writable path") from None
     polygons, lines = text.count("<polygon"), text.count(' id="n')
     print(f"wrote {printable(out)}: {size[0]}x{size[1]} vector figure, {view.background} view of step "
-          f"{int(run.steps[index]):,} (snapshot {index + 1} of {len(run)}), {polygons} region polygons, "
+          f"{int(run.steps[index]):,}{in_force_note(args.step, int(run.steps[index]))} "
+          f"(snapshot {index + 1} of {len(run)}), {polygons} region polygons, "
           f"{lines} neuron lines" + solo_note(run, index, view.solo))
     return 0
 

@@ -38,15 +38,19 @@ class BranchPoint:
         return {"run": self.path.name, "step": self.step, "sha256": self.sha256}
 
 
+def branch_step(path: str, step: int) -> int:
+    """The step a branch `--at step` starts from: the parent's snapshot in force then (the newest at or
+    before it, as the window shows that step)."""
+    run = load_run(path)
+    return int(run.steps[run.in_force(step, "--at")])
+
+
 def branch_point(path: str, step: int) -> BranchPoint:
-    """The snapshot of run `path` at exactly `step`: a step with no snapshot is one line naming the nearest."""
+    """The snapshot of run `path` at exactly `step` (a recorded one: see branch_step)."""
     run = load_run(path)
     matches = np.flatnonzero(run.steps == step)
     if not len(matches):
-        i = int(np.searchsorted(run.steps, step))
-        near = ", ".join(f"{int(s):,}" for s in run.steps[max(0, i - 2):i + 2])
-        raise UserError(f"--at {step:,}: {printable(path)} has no snapshot at that step; the nearest are {near} "
-                        f"(see `{PROG} info`)")
+        raise UserError(f"--at {step:,}: {printable(path)} has no snapshot at that step (see `{PROG} info`)")
     index = int(matches[0])
     return BranchPoint(Path(path), int(step), run.weights[index].copy(), tuple(run.layers[1:-1]), run.activation,
                        run.target_at(step).copy(), file_sha256(Path(path)))

@@ -104,6 +104,15 @@ class Run:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def in_force(self, step: int, option: str = "--step") -> int:
+        """Index of the snapshot in force at `step`: the newest at or before it, as the window's slider, the
+        web page and the Python API show a step; a step outside the recorded ones is one line."""
+        first, last = int(self.steps[0]), int(self.steps[-1])
+        if not first <= step <= last:
+            raise UserError(f"{option} {step:,} is outside the steps {printable(self.path or 'the run')} recorded "
+                            f"({first:,} to {last:,}); give a step in that range (see `ginn-gl info`)")
+        return int(np.searchsorted(self.steps, step, side="right")) - 1
+
     def target_at(self, step: int) -> np.ndarray:
         """The target version in force at `step`."""
         return self.targets[max(0, int(np.searchsorted(self.target_steps, step, side="right")) - 1)]
