@@ -62,7 +62,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, several_seeds: bool 
     group.add_argument("--from", dest="from_run", metavar="RUN",
                        help="branch: start from RUN's snapshot at --at STEP (its weights; a fresh Adam), with these "
                             "options; --steps counts the steps after it, which continue RUN's numbering")
-    group.add_argument("--at", type=integer, metavar="STEP", help="the step of --from's snapshot to branch from (the one in force then)")
+    group.add_argument("--at", type=integer, metavar="STEP",
+                       help="the step of --from's snapshot to branch from (the one in force then)")
     group.add_argument("--resolution", type=integer, default=None, metavar="N",
                        help=f"the target's long side in pixels; a picture keeps its proportions (default "
                             f"{d.resolution})")
