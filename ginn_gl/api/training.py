@@ -79,7 +79,7 @@ def train(image: str | os.PathLike = DEFAULT_IMAGE, *, seed: int = 0, steps: int
                 time.sleep(POLL_SECONDS)
                 if bar is not None:
                     state = trainer.progress()
-                    bar.update(state.step, state.steps_per_second, f"loss {state.loss:.4f}")
+                    bar.update(state.step, state.steps_per_second, f"minibatch loss {state.loss:.4f}")
         except KeyboardInterrupt:
             interrupted = True  # finish() below stops the worker and saves what was recorded
 
@@ -88,7 +88,7 @@ def train(image: str | os.PathLike = DEFAULT_IMAGE, *, seed: int = 0, steps: int
             if bar is not None and not bar.finished:
                 state = trainer.progress()
                 bar.update(state.step, state.step / trainer.elapsed if trainer.elapsed else 0.0,
-                           f"loss {state.loss:.4f}", final=True)
+                           f"minibatch loss {state.loss:.4f}", final=True)
 
         def measuring(left: int) -> None:
             end_bar()

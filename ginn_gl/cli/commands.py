@@ -106,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         while trainer.alive:
             time.sleep(0.25)
             progress = trainer.progress()
-            bar.update(progress.step, progress.steps_per_second, f"loss {progress.loss:.4f}")
+            bar.update(progress.step, progress.steps_per_second, f"minibatch loss {progress.loss:.4f}")
     except KeyboardInterrupt:
         pass  # Ctrl+C, SIGTERM or SIGHUP: finish() stops the worker and saves what was recorded
 
@@ -146,7 +146,7 @@ def end_bar(bar: ProgressBar, trainer: Trainer) -> None:
     """The bar's last line, at the whole run's rate (as the summary line gives it)."""
     progress = trainer.progress()
     bar.update(progress.step, progress.step / trainer.elapsed if trainer.elapsed else 0.0,
-               f"loss {progress.loss:.4f}", final=True)
+               f"minibatch loss {progress.loss:.4f}", final=True)
 
 
 # ---- info, images --------------------------------------------------------------------------------

@@ -336,7 +336,7 @@ class Panel:
                            f"{trainer.elapsed:.1f} s")
             else:
                 imgui.text(f"{data.device}   {progress.steps_per_second:,.0f} steps/s   "
-                           f"{progress.step_ms * 1000:.0f} us/step   loss {progress.loss:.4f}")
+                           f"{progress.step_ms * 1000:.0f} us/step   minibatch loss {progress.loss:.4f}")
                 imgui.text(f"pace {pace_label(progress.pace)}: " + self._pace_state(progress))
         scale = "" if data.view_scale >= 1.0 else f", refining from 1/{round(1 / data.view_scale)}"
         imgui.text(f"frame {data.frame_ms:.1f} ms   view {data.view_ms:.1f} ms ({data.view_path} shader{scale})")
