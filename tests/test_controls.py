@@ -200,3 +200,12 @@ def test_plot_ticks_label_a_loss_within_one_decade_and_fit_a_short_plot():
         steps = np.diff(ticks)
         assert 2 <= len(ticks) <= 3 and low <= ticks[0] and ticks[-1] <= high, (low, high, ticks)
         assert np.allclose(steps, steps[0]) and f"{steps[0]:.0e}"[0] in "125", (low, high, ticks)
+
+
+def test_a_stroke_over_many_snapshots_is_one_mark_on_the_loss_plot():
+    from ginn_gl.ui.lossplot import strokes
+
+    pixels = np.array([10.0, 13.0, 17.0, 24.0, 80.0, 120.0, 125.0])  # a long stroke, a click, a short stroke
+    starts, ends = strokes(pixels, gap=8.0)
+    assert starts.tolist() == [0, 4, 5] and ends.tolist() == [3, 4, 6]
+    assert [len(a) for a in strokes(np.zeros(0))] == [0, 0]

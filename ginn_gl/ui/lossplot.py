@@ -36,6 +36,17 @@ def log_ticks(low: float, high: float, most: int = 3) -> list[float]:
     return values[::-(-len(values) // most)]
 
 
+STROKE_GAP_PX = 8.0  # target changes closer than this on the loss plot are one stroke: a mark and a band
+GEOMETRY_TICKS = 2  # the geometry plot's y axes: three labels touch in its 45 px of height
+
+
+def strokes(pixels: np.ndarray, gap: float = STROKE_GAP_PX) -> tuple[np.ndarray, np.ndarray]:
+    """Target changes at plot x `pixels` (ascending) grouped where each is within `gap` px of the one
+    before (a stroke painted over many snapshots): the indices of each group's first and last change."""
+    starts = np.flatnonzero(np.diff(pixels, prepend=-np.inf) > gap)
+    return starts, (np.append(starts[1:], len(pixels)) - 1) if len(starts) else starts
+
+
 def linear_ticks(low: float, high: float, most: int = 3) -> list[float]:
     """Round ticks (1, 2 or 5 times a power of ten apart) over [low, high], as many as fit in `most`:
     a plot a few lines tall has room for no more labels than that."""
@@ -142,7 +153,8 @@ class LossPlot:
             setup_step_axis(settings.x_axis, *self.x_range(settings, record))
             if not others:  # the densities' axis
                 implot.setup_axis(implot.ImAxis_.y2, "", auto | implot.AxisFlags_.opposite)
-                set_ticks(implot.ImAxis_.y2, linear_ticks(float(density[keep].min()), float(density[keep].max())))
+                set_ticks(implot.ImAxis_.y2, linear_ticks(float(density[keep].min()), float(density[keep].max()),
+                                                          GEOMETRY_TICKS))
             curves = [("##regions", x[keep], regions[keep], implot.ImAxis_.y1, GEOMETRY_COLOURS[0]),
                       ("##near", x[keep], density[keep, 0], implot.ImAxis_.y2, GEOMETRY_COLOURS[1]),
                       ("##elsewhere", x[keep], density[keep, 1], implot.ImAxis_.y2, GEOMETRY_COLOURS[2])]
@@ -159,7 +171,7 @@ class LossPlot:
                     curves.append((f"##regions{k}", r_x, r_regions, implot.ImAxis_.y1,
                                    (*SEED_COLOURS[k % len(SEED_COLOURS)], 1.0)))
             counts = np.concatenate([values for *_, values, axis, _ in curves if axis == implot.ImAxis_.y1])
-            set_ticks(implot.ImAxis_.y1, linear_ticks(float(counts.min()), float(counts.max())))
+            set_ticks(implot.ImAxis_.y1, linear_ticks(float(counts.min()), float(counts.max()), GEOMETRY_TICKS))
             for label, xs, values, axis, colour in curves:
                 implot.set_axes(implot.ImAxis_.x1, axis)
                 spec = implot.Spec()
@@ -262,15 +274,27 @@ class LossPlot:
             implot.end_plot()
 
     def _target_changes(self, settings: Settings, steps: np.ndarray, target_steps: np.ndarray | None) -> None:
-        """A dashed mark at each step where the target changed (painted, or --switch)."""
+        """A mark where the target changed (painted, or --switch); a stroke painted over several snapshots
+        (a version at each) is one mark and a band to where it ended, not a line per snapshot."""
         if target_steps is None or len(target_steps) < 2:
             return
         x = self._x(target_steps[1:].astype(np.float64), steps, settings.x_axis)
         x = x[x > 0] if settings.x_axis == "log step" else x
+        if not len(x):
+            return
+        implot.set_axes(implot.ImAxis_.x1, implot.ImAxis_.y1)
+        limits = implot.get_plot_limits()
+        pixels = np.array([implot.plot_to_pixels(value, limits.y.min).x for value in x])
+        starts, ends = strokes(pixels)
+        band = implot.Spec()
+        band.fill_color = imgui.ImVec4(*TARGET_CHANGE, 0.25)
+        for a, b in zip(x[starts], x[ends]):
+            if b > a:
+                implot.plot_shaded("##painting", np.array([a, b]), np.full(2, limits.y.min), np.full(2, limits.y.max),
+                                   band)
         spec = implot.Spec()
         spec.line_color = imgui.ImVec4(*TARGET_CHANGE, 0.8)
-        implot.set_axes(implot.ImAxis_.x1, implot.ImAxis_.y1)
-        implot.plot_inf_lines("target changed", x, spec)
+        implot.plot_inf_lines("target changed", x[starts], spec)
 
     @staticmethod
     def build_axis_choice(settings: Settings, side_by_side: bool = False) -> None:
