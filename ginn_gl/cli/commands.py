@@ -57,21 +57,25 @@ def image_label(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", stem) or "image"
 
 
-def default_run_path(image: str, seed: int, folder: Path = Path("runs")) -> Path:
-    """runs/<image>-seed<N>-<time>.npz, numbered if that exists (two runs in one second keep both)."""
+def default_run_path(image: str, seed: int, folder: Path = Path("runs"), at: int | None = None) -> Path:
+    """runs/<image>-seed<N>[-from<STEP>]-<time>.npz (a branch names its branch point), numbered if that
+    exists (two runs in one second keep both)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return free_name(folder / f"{image_label(image)}-seed{seed}-{stamp}.npz")
+    branch = "" if at is None else f"-from{at}"
+    return free_name(folder / f"{image_label(image)}-seed{seed}{branch}-{stamp}.npz")
 
 
-def run_paths(out: str | None, image: str, seeds: tuple[int, ...], overwrite: bool, option: str) -> list[Path]:
-    """Where each seed's run goes, checked now, before any training: a default name, a name in the
-    folder `out` names, or `out` itself (PATH-seed<N>.npz for several seeds); never the image read."""
+def run_paths(out: str | None, image: str, seeds: tuple[int, ...], overwrite: bool, option: str,
+              at: int | None = None) -> list[Path]:
+    """Where each seed's run goes, checked now, before any training: a default name (a branch's from
+    step `at`), a name in the folder `out` names, or `out` itself (PATH-seed<N>.npz for several seeds);
+    never the image read."""
     if out is not None and (not out.strip() or Path(out).resolve() == Path(Path(out).resolve().anchor)
                             or (Path(out).exists() and not Path(out).is_file() and not Path(out).is_dir())):
         check_output(out, option)  # says the name is empty, the root folder, or a device or a pipe
     if out is None or Path(out).is_dir() or out.endswith(("/", os.sep)):
         folder = Path("runs") if out is None else Path(out)
-        paths = [default_run_path(image, seed, folder) for seed in seeds]
+        paths = [default_run_path(image, seed, folder, at) for seed in seeds]
     else:
         path = Path(out)
         stem = path.name[:-4] if path.name.endswith(".npz") else path.name
@@ -93,7 +97,7 @@ def report_finished(finished: Finished) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    paths = run_paths(args.out, config.image, config.seeds, args.overwrite, "--out")
+    paths = run_paths(args.out, config.image, config.seeds, args.overwrite, "--out", config.at)
     target = load_target(config.image, config.resolution, config.threshold)
     prepare_process(training=True)
     from ginn_gl.train.trainer import Trainer

@@ -58,10 +58,10 @@ class WindowRuns:
             stem = given.name[:-4] if given.name.endswith(".npz") else given.name
             out = str(free_name(given.with_name(f"{stem}-{self.made + 1}.npz")))
         try:
-            return Saving(tuple(run_paths(out, config.image, config.seeds, False, "--save")), False)
+            return Saving(tuple(run_paths(out, config.image, config.seeds, False, "--save", config.at)), False)
         except UserError:  # a name taken since: the next free one, never over a file
             return Saving(tuple(free_name(path) for path in run_paths(out, config.image, config.seeds, True,
-                                                                     "--save")), False)
+                                                                     "--save", config.at)), False)
 
     def new(self, config: TrainConfig, target: Target | None = None, branch: BranchPoint | None = None,
             parent: Entry | None = None, replacing: Entry | None = None) -> Entry:
