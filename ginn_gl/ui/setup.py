@@ -21,6 +21,7 @@ from ginn_gl.core.targets import THRESHOLDS
 
 ERROR = imgui.ImVec4(1.0, 0.45, 0.35, 1.0)
 THUMB = 34.0  # pixels: a gallery thumbnail
+COMBO_WIDTH = 82.0  # pixels: three combos and their names fit the panel's width on one row
 CHOICES = {"threshold": THRESHOLDS, "activation": tuple(ACTIVATIONS), "head": HEADS, "schedule": SCHEDULES,
            "snapshots": SNAPSHOTS}
 
@@ -136,8 +137,7 @@ class SetupForm:
         if imgui.button("Copy command"):
             actions.copy = True
         _tip("Put on the clipboard the ginn-gl command that trains the selected run from scratch (Ctrl+C)")
-        imgui.same_line()
-        actions.paint = imgui.checkbox("paint (P)", painting)[0]
+        actions.paint = imgui.checkbox("paint the target (P)", painting)[0]
         _tip("Paint the target while it trains: the left button white, the right black; [ and ] or\n"
              "Shift+wheel size the brush; drag pans again when it is off")
         if self.error:
@@ -172,7 +172,7 @@ class SetupForm:
         for index, name in enumerate(names):
             if index:
                 imgui.same_line()
-            imgui.set_next_item_width(95)
+            imgui.set_next_item_width(COMBO_WIDTH)
             if imgui.begin_combo(name, self.text[name]):
                 for choice in CHOICES[name]:
                     if imgui.selectable(choice, choice == self.text[name])[0]:
