@@ -140,6 +140,9 @@ def test_network_is_a_float64_forward(cli_run):
         net(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="snapshot"):
         run.network(snapshot=len(run))
+    with pytest.raises(ValueError, match="step=-1 is before the first snapshot"):
+        run.network(step=-1)
+    assert run.network(step=10**9).step == run.steps[-1], "after the run's end: its last snapshot, as render's"
 
 
 def test_save_export_and_the_notebook_picture(cli_run, tmp_path, cli):

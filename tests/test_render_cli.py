@@ -51,6 +51,8 @@ def test_target_view_and_step_selection(cli, run_file, tmp_path, gl_context):
     step, between = int(run.steps[gap]), int(run.steps[gap]) + 1
     result = cli("render", run_file, "--out", tmp_path / "between.png", "--size", "40", "--step", between)
     assert result.returncode == 0 and f"step {step:,} (the snapshot in force at step {between:,})" in result.stdout
+    result = cli("render", run_file, "--out", tmp_path / "after.png", "--size", "40", "--step", 10**9)
+    assert result.returncode == 0 and f"step {int(run.steps[-1]):,} (the snapshot in force at step" in result.stdout
 
 
 def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
@@ -72,7 +74,7 @@ def test_lines_domain_and_size(cli, run_file, tmp_path, gl_context):
     (["--size", "big"], ["--size"]),
     (["--domain", "0,0,1"], ["--domain"]),
     (["--snapshot", "99999"], ["--snapshot", "out of range"]),
-    (["--step", "123456789"], ["--step", "outside the steps", "recorded"]),
+    (["--step", "-5"], ["--step -5", "before the first snapshot"]),
     (["--line-width", "0"], ["--line-width"]),
     (["--highlight", "1:*"], ["--highlight", "one neuron"]),
     (["--solo", "2:*"], ["--solo", "one neuron"]),

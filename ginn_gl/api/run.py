@@ -179,10 +179,10 @@ class Run:
         if step is None:
             return count - 1
         step = whole("step", step)
-        steps = self._record.steps
-        if step < steps[0]:
-            raise OptionError(f"step={step:,} is before the first snapshot (step {int(steps[0]):,})")
-        return int(np.searchsorted(steps, step, side="right")) - 1
+        try:  # the command line's rule: the snapshot in force at `step`
+            return self._record.in_force(step, "step=")
+        except UserError as exc:
+            raise OptionError(str(exc)) from None
 
     def network(self, step: int | None = None, *, snapshot: int | None = None) -> Network:
         """The network at the newest snapshot at or before `step` (None: the newest of all), or at

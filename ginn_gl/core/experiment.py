@@ -42,7 +42,7 @@ def branch_step(path: str, step: int) -> int:
     """The step a branch `--at step` starts from: the parent's snapshot in force then (the newest at or
     before it, as the window shows that step)."""
     run = load_run(path)
-    return int(run.steps[run.in_force(step, "--at")])
+    return int(run.steps[run.in_force(step, "--at ")])
 
 
 def branch_point(path: str, step: int) -> BranchPoint:

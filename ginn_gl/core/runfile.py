@@ -104,13 +104,14 @@ class Run:
     def __len__(self) -> int:
         return len(self.steps)
 
-    def in_force(self, step: int, option: str = "--step") -> int:
-        """Index of the snapshot in force at `step`: the newest at or before it, as the window's slider, the
-        web page and the Python API show a step; a step outside the recorded ones is one line."""
-        first, last = int(self.steps[0]), int(self.steps[-1])
-        if not first <= step <= last:
-            raise UserError(f"{option} {step:,} is outside the steps {printable(self.path or 'the run')} recorded "
-                            f"({first:,} to {last:,}); give a step in that range (see `ginn-gl info`)")
+    def in_force(self, step: int, option: str = "--step ") -> int:
+        """Index of the snapshot in force at `step`: the newest at or before it (after the run's end, its
+        last), as the window's slider, the web page and the Python API show a step; a step before the
+        first snapshot is one line naming `option` (as the caller spells it, e.g. "--step " or "step=")."""
+        first = int(self.steps[0])
+        if step < first:
+            raise UserError(f"{option}{step:,} is before the first snapshot of {printable(self.path or 'the run')} "
+                            f"(step {first:,}); give a later step (see `ginn-gl info`)")
         return int(np.searchsorted(self.steps, step, side="right")) - 1
 
     def target_at(self, step: int) -> np.ndarray:

@@ -153,7 +153,8 @@ class Trainer:
         return target.pixels
 
     def set_pace(self, pace: float | None) -> None:
-        """Snapshots per second to train at (None: as fast as the hardware goes); from any thread."""
+        """How fast the picture may change, in percent of it a second (None: as fast as the hardware goes);
+        from any thread."""
         self.pacer.pace = pace
 
     def pause(self) -> None:
