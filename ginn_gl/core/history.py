@@ -218,6 +218,7 @@ class History:
         self._target_steps: list[int] = []
         self._targets: list[np.ndarray] = []
         self._target_shape: tuple[int, int] = (0, 0)
+        self._unpacked: tuple[np.ndarray, np.ndarray] | None = None  # (packed version, its pixels): the last asked
 
     @property
     def capacity(self) -> int:
@@ -254,9 +255,13 @@ class History:
         """(index, uint8 [H, W] pixels) of the target version in force at `step` (the first before any)."""
         with self.lock:
             index = max(0, int(np.searchsorted(self._target_steps, step, side="right")) - 1)
-            packed, shape = self._targets[index], self._target_shape
-        count = shape[0] * shape[1]
-        return index, np.unpackbits(packed, count=count).reshape(shape)
+            packed, shape, unpacked = self._targets[index], self._target_shape, self._unpacked
+        if unpacked is not None and unpacked[0] is packed:  # every frame asks again: unpacked once a version
+            return index, unpacked[1]
+        pixels = np.unpackbits(packed, count=shape[0] * shape[1]).reshape(shape)
+        pixels.flags.writeable = False  # shared by the frames that ask for it
+        self._unpacked = (packed, pixels)
+        return index, pixels
 
     def target_versions(self) -> tuple[np.ndarray, np.ndarray]:
         """(steps int64 [K], uint8 [K, H, W]) of every target version, for saving."""
