@@ -220,3 +220,18 @@ def test_the_bar_in_a_notebook_rewrites_its_line_with_padding_not_terminal_codes
     first, second, third = text.split("\r")[1:]
     assert second.startswith("measuring") and len(second) == len(first)  # padded over the longer line
     assert "100/100" in third
+
+
+def test_a_wide_picture_renders_as_the_command_renders_it(tmp_path, cli):
+    from PIL import Image
+
+    picture = tmp_path / "wide.png"  # 60 x 40: render's default keeps its proportions, so must the API's
+    Image.fromarray(np.kron(np.eye(2, 3, dtype=np.uint8) * 255, np.ones((20, 20), np.uint8))).save(picture)
+    run_path = tmp_path / "wide.npz"
+    result = cli("train", "--image", picture, "--resolution", "30", "--steps", "40", "--out", run_path)
+    assert result.returncode == 0, result.stderr
+    for cli_view, api_view in (((), {}), (("--size", "50"), {"size": 50})):
+        out = tmp_path / f"cli-{len(cli_view)}.png"
+        assert cli("render", run_path, "--out", out, *cli_view).returncode == 0
+        written = np.asarray(Image.open(out).convert("RGB"))
+        assert np.array_equal(ginn_gl.load(run_path).render(**api_view), written), cli_view

@@ -119,3 +119,26 @@ def test_the_regions_figure_stays_sharp_at_any_zoom(cli, run_file, tmp_path, bro
 
     plain, zoomed = blended(400), blended(4000)
     assert 0.02 < plain and zoomed < 0.3 * plain, (plain, zoomed)
+
+
+def test_the_figure_shows_the_target_in_force_in_the_pictures_proportions(tmp_path, cli):
+    import base64
+    import io
+
+    first, second = tmp_path / "first.png", tmp_path / "second.png"  # 60 x 40, and its negative
+    pixels = np.kron(np.eye(2, 3, dtype=np.uint8) * 255, np.ones((20, 20), np.uint8))
+    Image.fromarray(pixels).save(first)
+    Image.fromarray(255 - pixels).save(second)
+    run_path = tmp_path / "switched.npz"
+    result = cli("train", "--image", first, "--resolution", "30", "--steps", "60", "--switch", f"30:{second}",
+                 "--out", run_path)
+    assert result.returncode == 0, result.stderr
+    png, svg = tmp_path / "target.png", tmp_path / "target.svg"
+    for out in (png, svg):  # the last step: the second picture is in force
+        result = cli("render", run_path, "--out", out, "--view", "target", "--neurons", "none",
+                     "--no-output-boundary")
+        assert result.returncode == 0, result.stderr
+    href = ET.parse(svg).getroot().find(f"{SVG}g[@id='background']/{SVG}image").get("href")
+    background = np.asarray(Image.open(io.BytesIO(base64.b64decode(href.split(",", 1)[1]))).convert("RGB"))
+    assert background.shape == (533, 800, 3), "the picture's proportions"
+    assert np.array_equal(background, np.asarray(Image.open(png).convert("RGB"))), "the version in force, framed whole"

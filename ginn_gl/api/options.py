@@ -98,9 +98,11 @@ def training_config(image: object, seed: object, layers: object, activation: obj
                            history_mb=real("history_mb", history_mb), **values)
 
 
-def view_settings(sizes: list[int], options: dict[str, Any]) -> ViewSettings:
+def view_settings(sizes: list[int], options: dict[str, Any], target_shape: tuple[int, ...] = (1, 1),
+                  aspect: float = 1.0) -> ViewSettings:
     """What `render`'s view options build (cli.arguments.view_from_args), from keywords: view, neurons,
-    solo, highlight, line_width, contrast, shading, output_boundary, domain."""
+    solo, highlight, line_width, contrast, shading, output_boundary, domain; for a target of `target_shape`
+    drawn into a picture of `aspect` (width / height), as the command's."""
     from ginn_gl.cli.arguments import VIEW_DEFAULTS, one_neuron, view_from_args
 
     known = {"view", "neurons", "solo", "highlight", "line_width", "contrast", "shading", "output_boundary", "domain"}
@@ -118,7 +120,7 @@ def view_settings(sizes: list[int], options: dict[str, Any]) -> ViewSettings:
         with as_keywords(key, "--neurons"):
             one_neuron(getattr(args, key), f"--{key}", sizes)
     with as_keywords():
-        return view_from_args(args, sizes)
+        return view_from_args(args, sizes, target_shape, aspect)
 
 
 def _view_value(key: str, value: object) -> object:

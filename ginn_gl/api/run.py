@@ -15,8 +15,9 @@ from ginn_gl.core.network import evaluate, sigmoid, split_parameters
 from ginn_gl.core.outputs import check_output, printable
 from ginn_gl.core.runfile import Run as RunRecord
 from ginn_gl.core.runfile import load_run, save_run
+from ginn_gl.core.targets import sized
 
-REPR_PNG_SIZE = 400  # pixels a side of the picture a notebook shows for a run
+REPR_PNG_SIZE = 400  # pixels on the long side of the picture a notebook shows for a run
 
 
 def load(path: str | os.PathLike) -> Run:
@@ -193,19 +194,24 @@ class Run:
 
     # ---- pictures and files ---------------------------------------------------------------------------
 
-    def render(self, step: int | None = None, *, snapshot: int | None = None, size: int | tuple[int, int] | str = 800,
-               **view: Any) -> np.ndarray:
+    def render(self, step: int | None = None, *, snapshot: int | None = None,
+               size: int | tuple[int, int] | str | None = None, **view: Any) -> np.ndarray:
         """The picture `ginn-gl render RUN --step STEP` writes, as uint8 (H, W, 3): the same pixels.
 
-        `size`: 800, (width, height) or "WxH". View options, as `render`'s: view ("prediction", "target",
+        `size`: 800, (width, height) or "WxH" (None: the picture's proportions, 800 on the long side, as
+        render's default). View options, as `render`'s: view ("prediction", "target",
         "error", "regions"), neurons ("all", "none", "1:*,2:3" or a list of "L:I"), solo and highlight
         ("L:I" or (L, I)), line_width (px), contrast ("none", "stretch"), shading ("flat", "gradient"),
         output_boundary (bool), domain ((x0, y0, x1, y1), y downwards)."""
         from ginn_gl.api.drawing import image_size, render_pixels
         from ginn_gl.api.options import view_settings
+        from ginn_gl.cli.drawing import DEFAULT_RENDER
 
         index = self.index(step, snapshot)
-        return render_pixels(self._record, index, image_size(size), view_settings(self.layers, view))
+        height, width = self.target.shape
+        pixels = sized(width, height, DEFAULT_RENDER) if size is None else image_size(size)
+        return render_pixels(self._record, index, pixels,
+                             view_settings(self.layers, view, self.target.shape, pixels[0] / pixels[1]))
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the run file (written atomically; an existing file is replaced only with overwrite=True).
@@ -228,8 +234,8 @@ class Run:
         from ginn_gl.api.drawing import export_run
         from ginn_gl.api.options import view_settings
 
-        return export_run(self._record, self.name, os.fspath(path), view_settings(self.layers, view), frames=frames,
-                          fps=fps, size=size, label=label, overwrite=overwrite, progress=progress)
+        return export_run(self._record, self.name, os.fspath(path), view_settings(self.layers, view, self.target.shape),
+                          frames=frames, fps=fps, size=size, label=label, overwrite=overwrite, progress=progress)
 
     @property
     def name(self) -> str:
@@ -239,11 +245,12 @@ class Run:
         return f"{printable(Path(str(self.meta.get('image', 'run'))).stem)}-seed{self.meta.get('seed', 0)}"
 
     def _repr_png_(self) -> bytes | None:
-        """Jupyter shows a run as its newest snapshot, 400 px a side (nothing where no OpenGL is)."""
+        """Jupyter shows a run as its newest snapshot, 400 px on its long side (nothing where no OpenGL is)."""
         from ginn_gl.api.drawing import png_bytes
 
         try:
-            return png_bytes(self.render(size=REPR_PNG_SIZE))
+            height, width = self.target.shape
+            return png_bytes(self.render(size=sized(width, height, REPR_PNG_SIZE)))
         except UserError:
             return None
 

@@ -138,7 +138,7 @@ def render_vector(args: argparse.Namespace, runs: list[Run], out: Path) -> int:
     run = runs[0]
     size = parse_size(args.size) if args.size else sized(run.target.shape[1], run.target.shape[0], DEFAULT_RENDER)
     index = pick_snapshot(run, args.snapshot, args.step)
-    view = view_from_args(args, run.layers)
+    view = view_from_args(args, run.layers, run.target.shape, size[0] / size[1])
     text = svg_of_run(run, index, size, view, f"{run_names(args.runs)[0]}, step {int(run.steps[index]):,}")
 
     def written(tmp: Path) -> None:

@@ -126,7 +126,7 @@ def svg_of_run(run: Run, index: int, size: tuple[int, int], view: ViewSettings, 
         renderer = NetworkRenderer(ctx, run.layers, run.activation)
         try:
             renderer.set_weights(run.weights[index])
-            renderer.set_target(run.target)
+            renderer.set_target(run.target_at(int(run.steps[index])))  # the version in force at the step
             background = render_image(ctx, renderer, size, view, channels=3, lines=False)
         finally:
             renderer.release()
