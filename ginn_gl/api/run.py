@@ -49,8 +49,9 @@ def read_only(array: np.ndarray) -> np.ndarray:
 class Network:
     """The network of one snapshot as a function of points: `net(xy)` is p(white) at each point.
 
-    `xy` is an (N, 2) array of (x, y) in the picture's frame: [0, 1]^2, y downwards, pixel (row r,
-    column c) of an H x W target at ((c + 0.5) / W, (r + 0.5) / H). Evaluated in float64 numpy.
+    `xy` is an (N, 2) array of (x, y) in the picture's frame, y downwards: pixel (row r, column c) of an
+    H x W target is at ((c + 0.5) / L, (r + 0.5) / L) with L = max(H, W), so a square target fills
+    [0, 1]^2 and a wide one [0, 1] x [0, H/W]. Evaluated in float64 numpy.
     """
 
     def __init__(self, weights: np.ndarray, layers: list[int], activation: str, step: int):

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ginn_gl.core.errors import TargetError
 from ginn_gl.core.runfile import load_run
 from ginn_gl.core.targets import Target, file_sha256, load_picture
@@ -34,5 +32,4 @@ def run_target(spec: str, path: str, step: int | None) -> Target:
     if not first <= at <= last:
         raise TargetError(f"--image {spec}: step {at:,} is outside the run's steps {first:,} to {last:,}; give a step "
                           "in that range, e.g. @" + str(last))
-    version = int(np.searchsorted(run.target_steps, at, side="right")) - 1
-    return Target(spec, run.targets[max(version, 0)].copy(), str(Path(path).resolve()), file_sha256(Path(path)))
+    return Target(spec, run.target_at(at).copy(), str(Path(path).resolve()), file_sha256(Path(path)))
