@@ -42,7 +42,7 @@ def test_switch_records_versions_and_each_loss_is_against_the_target_in_force(tm
         assert run.snap_loss[index] == pytest.approx(loss_against(run, index, target), rel=1e-4, abs=1e-6)
     assert run.snap_loss[-1] == pytest.approx(loss_against(run, len(run) - 1, run.targets[2]), rel=1e-4)
     info = run_cli("info", out).stdout
-    assert "circle" in info
+    assert f"versions   3 of the target, from steps {', '.join(f'{int(s):,}' for s in run.target_steps)}" in info
     one_line_error(run_cli("train", *QUICK, "--steps", "100", "--switch", "100:rings", "--out", tmp_path / "x"),
                    "--switch 100:rings", "beyond --steps")
     one_line_error(run_cli("train", *QUICK, "--steps", "100", "--switch", "50:rings", "--switch", "20:moons",
@@ -64,7 +64,7 @@ def test_a_branch_starts_from_its_parents_bytes_and_continues_its_numbering(tmp_
     assert child.steps[0] == at and child.steps[-1] == at + 500, "its steps continue the parent's numbering"
     assert child.weights[0].tobytes() == run.weights[index].tobytes(), "its first snapshot: the parent's bytes"
     assert child.snap_loss[0] == run.snap_loss[index], "against the same target, the same loss"
-    np.testing.assert_array_equal(child.target, run.target_at(at)), "the parent's target then (rings)"
+    np.testing.assert_array_equal(child.target, run.target_at(at), "the parent's target then (rings)")
     assert child.meta["parent"] == {"run": "parent.npz", "step": at,
                                     "sha256": hashlib.sha256(parent.read_bytes()).hexdigest()}
     assert child.meta["lr"] == 3e-3 and child.meta["layers"] == run.meta["layers"] and child.loss_steps[0] == at + 1
@@ -174,7 +174,7 @@ def test_painting_with_a_real_pointer_changes_what_trains_and_the_command_trains
     stroke = time.perf_counter()
     frames_until(app, lambda: trainer.painted_at is not None and trainer.painted_at >= stroke - 1.0)
     engine_target = trainer.engine.table[:, 3].numpy().reshape(48, 48)
-    np.testing.assert_array_equal(engine_target, entry.draft), "the trainer trains on the painted target"
+    np.testing.assert_array_equal(engine_target, entry.draft, "the trainer trains on the painted target")
     frames_until(app, lambda: trainer.done, 120)
     command = app.experiments.command
     assert "--switch" in command and "live.npz@" in command

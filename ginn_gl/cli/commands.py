@@ -205,6 +205,9 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"{printable(meta.get('threshold', 'mid'))} threshold")
     if "image_source" in meta:  # where it was read, and what it was: a relative name means little elsewhere
         print(f"  image      {printable(meta['image_source'])}, sha256 {printable(meta.get('image_sha256', '?'))}")
+    if len(run.target_steps) > 1:  # painted or switched: each version in force from its step
+        print(f"  versions   {len(run.target_steps)} of the target, from steps "
+              + ", ".join(f"{int(step):,}" for step in run.target_steps))
     state = f" ({printable(meta['state'])})" if isinstance(meta.get("state"), str) else ""  # stopped, diverged...
     print(f"  training   {meta['steps']:,} steps planned, {summary['last_step']:,} done{state}, Adam "
           f"lr {meta['lr']:g} ({printable(meta['schedule'])}), {batch}, on {printable(meta['device'])}")

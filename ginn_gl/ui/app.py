@@ -277,7 +277,8 @@ class App:
                 cell.target_key, cell.target = ("draft", id(entry), entry.draft_version), entry.draft
             elif cell.snapshot is not None:
                 version, pixels = cell.track.history.target_at(cell.snapshot.step)
-                cell.target_key, cell.target = (id(cell.track.history), version), pixels
+                # A run's seeds share its versions (and a renderer): one key for them, so none uploads again.
+                cell.target_key, cell.target = (id(entry), version), pixels
 
     @property
     def view_scale(self) -> float:

@@ -8,7 +8,7 @@ The app calls in here from its frame; runs are made by the session's RunMaker (t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -62,6 +62,8 @@ class Experiments:
         self.setup = SetupForm()
         self.question: Question | None = None  # asked before a finished run is discarded
         self.command = ""  # the selected run's command, as the status line shows it
+        self._command_entry: Entry | None = None  # whose command it is, and what it was made from
+        self._command_key: Hashable = None
         self.stroke_sent: float | None = None  # when the last stroke went to its trainer (perf_counter)
         self.stroke_latency: float | None = None  # seconds from a stroke to its trainer taking it up
         self._loaded: Entry | None = None
@@ -78,7 +80,10 @@ class Experiments:
         if entry is not self._loaded and entry.config is not None:
             self.setup.load(entry.config, self.app.settings.pace)
             self._loaded = entry
-        self.command = self._command(entry)
+        painted = entry.tracks[0].history.version if entry.painted_from is not None else None
+        key = (entry.config, entry.saving, painted)
+        if entry is not self._command_entry or key != self._command_key:  # the same each frame until these change
+            self.command, self._command_entry, self._command_key = self._command(entry), entry, key
         trainer = entry.trainer
         taken = getattr(trainer, "painted_at", None)
         if self.stroke_sent is not None and taken is not None and taken >= self.stroke_sent:

@@ -4,7 +4,7 @@ activation pattern per layer, its area and the logit on it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 from imgui_bundle import imgui
@@ -21,6 +21,9 @@ class Hover:
     def __init__(self) -> None:
         self.facts: RegionFacts | None = None  # the region under the pointer (None: none)
         self.outline: np.ndarray | None = None  # its polygon in window coordinates
+        self._part: object = None  # the partition the facts were found in (held: its id is not reused)
+        self._key: Hashable = None  # (point, domain, cell) they were found for
+        self._found: tuple[RegionFacts, np.ndarray] | None = None
 
     def build(self, grid: Grid, view: ViewSettings, serial: int, over_view: Callable[[float, float], bool],
               scale: float, window_height: float) -> None:
@@ -41,11 +44,16 @@ class Hover:
         if part is None:
             return
         point = self.input_point(cell, view, pointer, scale, window_height)
-        region = int(part.locate(np.array([point]))[0])
-        if region < 0:
+        key = (point, view.domain, cell.rect)
+        if part is not self._part or key != self._key:  # a pointer at rest asks every frame: found once
+            region = int(part.locate(np.array([point]))[0])
+            facts = region_facts(part, region, *track.target.shape) if region >= 0 else None
+            self._part, self._key = part, key
+            self._found = None if facts is None else \
+                (facts, self.window_points(cell, view, facts.polygon, scale, window_height))
+        if self._found is None:
             return
-        self.facts = region_facts(part, region, *track.target.shape)
-        self.outline = self.window_points(cell, view, self.facts.polygon, scale, window_height)
+        self.facts, self.outline = self._found
         self._draw(cell, scale, window_height)
 
     @staticmethod
