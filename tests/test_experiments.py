@@ -229,3 +229,29 @@ def test_setup_starts_a_run_with_another_layer_width_on_a_dropped_picture(window
     saved = [finished.saved[0] for _, finished in results]
     assert saved[0].name == "live.npz" and saved[1].name == "live-2.npz", "each to its own file, numbered beside"
     assert load_run(saved[1]).layers == [2, 24, 16, 1]
+
+
+def test_r_on_a_branch_trains_it_again_from_its_branch_point(window_runs):
+    from ginn_gl.ui.window import glfw
+    from tests.test_app import press
+
+    app, session = window_runs
+    parent = session.entries[0]
+    parent.trainer.start()
+    frames_until(app, lambda: parent.trainer.step > 1000)
+    parent.trainer.pause()
+    frames_until(app, lambda: parent.trainer.progress().state.value == "paused")
+    press(app, glfw.KEY_END)
+    app.settings.follow_live = False  # the branch starts from the shown snapshot, held still
+    press(app, glfw.KEY_B)
+    assert len(session.entries) == 2, app.experiments.setup.error
+    branch = session.entries[1]
+    point = branch.trainer.branch
+    assert point is not None and not point.path.exists(), "its parent is not saved until the window closes"
+    app.grid.toggle_maximised(app.grid.cells.index(next(c for c in app.grid.cells if c.track is branch.tracks[0])))
+    assert app.experiments.selected() is branch, "the maximised branch is the selected run"
+    press(app, glfw.KEY_R)  # training runs: R restarts at once, from the branch point, not from a fresh network
+    again = session.entries[-1]
+    assert again is not branch and again.trainer.branch is point and not app.experiments.setup.error
+    first = again.tracks[0].history.read(-1)
+    assert first.step == point.step and first.weights.tobytes() == point.weights.tobytes()

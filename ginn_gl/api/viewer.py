@@ -17,12 +17,14 @@ import numpy as np
 
 from ginn_gl.api.stream import END, GEOMETRY, LOSSES, PROGRESS, SNAPSHOT, Header, Reader, StreamError, config
 from ginn_gl.core.config import TrainConfig
+from ginn_gl.core.experiment import BranchPoint
 from ginn_gl.core.history import History
 from ginn_gl.core.network import parameter_count
 from ginn_gl.core.pace import DEFAULT_PACE
 from ginn_gl.core.progress import Finished, Progress, Saving, State
 from ginn_gl.core.selection import hidden_count
 from ginn_gl.core.signals import SignalGuard
+from ginn_gl.core.targets import Target
 
 STATES = {state.value: state for state in State}
 VIEWER_NICE = 10  # a spectator: where cores are few, the user's loop comes first
@@ -33,8 +35,10 @@ class StreamedRun:
     the pipe. Pause holds new snapshots back (the view stands still) until resumed; the user's loop
     itself is never paused, paced or restarted from here."""
 
-    def __init__(self, config: TrainConfig, history: History, planned: bool):
+    def __init__(self, config: TrainConfig, history: History, planned: bool, target: np.ndarray | None = None):
         self.config = config
+        self.target = Target(config.image, np.zeros((1, 1), np.uint8) if target is None else target, "watched")
+        self.branch: BranchPoint | None = None  # the user's loop is never restarted or branched from here
         self.histories = [history]
         self.message = ""
         self.elapsed = 0.0
@@ -179,7 +183,7 @@ def main() -> int:
     sizes = header.sizes
     history = History(parameter_count(sizes), int(float(options["history_mb"]) * 2**20), n_hidden=hidden_count(sizes))
     history.add_target(0, header.target)  # the loop's one target, in force from its first step
-    run = StreamedRun(config(options), history, planned=int(options["steps"]) > 0)
+    run = StreamedRun(config(options), history, planned=int(options["steps"]) > 0, target=header.target)
     try:
         app = open_window(header, run)
     except Exception as exc:  # noqa: BLE001 - no display, no OpenGL: one line for the user's process

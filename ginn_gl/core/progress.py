@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ginn_gl.core.config import TrainConfig
+    from ginn_gl.core.experiment import BranchPoint
     from ginn_gl.core.history import History
     from ginn_gl.core.runfile import Run
     from ginn_gl.core.signals import SignalGuard
+    from ginn_gl.core.targets import Target
 
 
 class State(enum.Enum):
@@ -73,6 +75,8 @@ class TrainingRun(Protocol):
     """What the window needs of a training run (the Trainer implements it)."""
 
     config: TrainConfig
+    target: Target  # what it began on (painted versions are in its histories)
+    branch: BranchPoint | None  # a branch's start: its parent's snapshot
     histories: list[History]
     message: str
     elapsed: float

@@ -114,19 +114,16 @@ class Experiments:
         self._make(config, target, pace, old if instead else None)
 
     def restart(self, seed: int) -> None:
-        """R: the selected run trained again from a fresh network (from seed `seed`); a finished run asks."""
+        """R: the selected run trained again from its start (a fresh network, or a branch's branch point)
+        from seed `seed`, on the target it began on; a finished run asks."""
         old = self.selected()
-        if self.app.session.maker is None or old.config is None:
+        if self.app.session.maker is None or old.config is None or old.trainer is None:
             return
         config = replace(old.config, seeds=tuple(range(seed, seed + len(old.config.seeds))))
+        target, point = old.trainer.target, old.trainer.branch  # a window branch's parent file may not exist yet
 
         def again() -> None:
-            try:
-                target = load_target(config.image, config.resolution, config.threshold)
-            except UserError as exc:
-                self.app.settings.notify(str(exc))
-                return
-            self._make(config, target, self.app.settings.pace, old)
+            self._make(config, target, self.app.settings.pace, old, point, old.parent)
 
         if old.trainer is not None and old.trainer.state is State.FINISHED:
             self.question = Question("Training has finished and the run is not saved yet"
