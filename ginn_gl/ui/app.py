@@ -204,16 +204,11 @@ class App:
                           command=self.experiments.command, where=selected.where(),
                           target_steps=history.record().target_steps)
         actions = self.panel.build(settings, data, panel_x, float(size.height))
-        if actions.start is not None:
-            self.experiments.start(actions.start == "instead")
-        if actions.branch:
-            self.experiments.branch()
-        if actions.copy:
-            self.experiments.copy()
-        if actions.paint:
-            settings.paint_requested = True
-        track = self.grid.cells[self.grid.focus].track  # Start and B may have made new cells
-        history = track.history
+        # Setup's buttons ask as their keys do: carried out after this frame is drawn, before the next lays out.
+        settings.start_requested = actions.start or settings.start_requested
+        settings.branch_requested |= actions.branch
+        settings.copy_requested |= actions.copy
+        settings.paint_requested |= actions.paint
         self.help_rect = None
         if settings.show_help:
             self.help_rect = build_help(self.view_rect[0] / size.scale + 20, 20,
@@ -421,6 +416,9 @@ class App:
             settings.restart_requested = False
             self.experiments.restart(self.session.entry_of(self.grid.focus).tracks[0].seed
                                      if settings.restart_seed is None else settings.restart_seed)
+        if settings.start_requested is not None:
+            self.experiments.start(settings.start_requested == "instead")
+            settings.start_requested = None
         if settings.branch_requested:
             settings.branch_requested = False
             self.experiments.branch()

@@ -46,6 +46,7 @@ class Settings:
     restart_seed: int | None = None  # None: the same seed
     cycle_requested: bool = False  # Tab: maximise the next cell of a grid
     pause_requested: bool = False  # Space while following live: pause training, or resume it
+    start_requested: str | None = None  # Setup's Start: "beside" or "instead" of the selected run
     branch_requested: bool = False  # B: a run from the shown snapshot, with Setup's settings
     copy_requested: bool = False  # Ctrl+C: the selected run's command on the clipboard
     painting: bool = False  # P: the buttons paint the target (left white, right black) instead of panning
