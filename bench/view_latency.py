@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 from window_run import WindowRun, read_log, xdotool  # bench/window_run.py
 
-from ginn_gl.core.network import evaluate, grid_points
+from ginn_gl.core.network import evaluate
 from ginn_gl.core.pace import DEFAULT_PACE
 from ginn_gl.core.runfile import load_run
+from ginn_gl.core.targets import target_points
 
 TARGETS = {"jump_percent": 5.0, "lag": 2, "latency_ms": 150}  # a frame moves at most 5% of the picture (p95)
 
@@ -44,8 +45,7 @@ def wait_for(predicate, log: Path, timeout: float) -> list[dict]:
 
 def frame_jumps(run, shown_steps: list[int]) -> np.ndarray:
     """Percent of the picture that changes between the snapshots consecutive frames show (0: the same one)."""
-    height, width = run.target.shape
-    points = grid_points(height, width, (0.0, 0.0, 1.0, height / width))
+    points = target_points(run.target.shape)
     index = np.searchsorted(run.steps, shown_steps)
     probability = {i: evaluate(run.weights[i], run.layers, run.activation, points).probability
                    for i in np.unique(index)}

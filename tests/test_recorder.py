@@ -200,3 +200,14 @@ def test_recording_off_the_schedule_is_cheap_and_a_diverged_model_keeps_its_hist
     assert run.steps[-1] == first - 1 and run.meta["state"] == "diverged"
     assert ginn_gl.load(run.save(tmp_path / "diverged.npz")).meta["state"] == "diverged"
     rec.close()
+
+
+def test_a_loop_that_runs_past_its_planned_steps_keeps_the_geometric_spacing():
+    from ginn_gl.core.schedule import next_snapshot_step
+
+    rec = ginn_gl.Recorder(own_model(), image="circle", resolution=16, steps=60, geometry=False, progress=False)
+    for step in range(1, 400):
+        rec.record(step, 0.5)
+    steps = rec.run().steps.tolist()
+    late = [step for step in steps if step > 60]
+    assert late and all(b == next_snapshot_step(a, 1 << 62, "geometric") for a, b in zip(late, late[1:])), late

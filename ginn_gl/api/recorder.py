@@ -192,7 +192,8 @@ class Recorder:
         self._snapshot_step = step
         after = next_snapshot_step(step, OPEN_ENDED if self._planned is None else self._planned,
                                    self._config.snapshots)
-        self._next = after if after > step else step + max(1, step // 100)  # past the planned end: 1% apart
+        # Past the planned end: geometric spacing, as an open-ended run's.
+        self._next = after if after > step else next_snapshot_step(step, OPEN_ENDED, "geometric")
         self._last_time = time.perf_counter()
 
     def _finish(self) -> None:
