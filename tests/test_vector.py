@@ -53,7 +53,9 @@ def test_the_regions_view_is_a_polygon_per_exact_region(cli, run_file, tmp_path)
 
 def test_lines_are_paths_named_by_neuron_in_their_colours(cli, run_file, tmp_path):
     run = load_run(run_file)
-    root = figure(cli, run_file, tmp_path / "lines.svg", "--size", "300x200", "--line-width", "2.5")
+    # The picture's square stretched to 300x200: the neurons whose lines cross it are its switching ones.
+    root = figure(cli, run_file, tmp_path / "lines.svg", "--size", "300x200", "--line-width", "2.5",
+                  "--domain", "0,0,1,1")
     assert root.get("viewBox") == "0 0 300 200" and len(list(root.iter(f"{SVG}image"))) == 1
     lines = paths(root)
     switching = [(layer, i) for layer in (1, 2, 3) for i in range(16) if run.status[-1, (layer - 1) * 16 + i] == 2]
